@@ -1,0 +1,101 @@
+/**
+ * Example app (run by cdk.json): a fleet-provisioning setup that applies
+ * ProvisioningTemplateSettings to two FLEET_PROVISIONING templates, one
+ * created in this app and one that exists outside it.
+ *
+ *   npx cdk synth                              # no AWS account needed
+ *   npx cdk deploy -c templateName=my-fleet    # the template outside the app
+ */
+import * as path from 'path';
+import { App, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as iot from 'aws-cdk-lib/aws-iot';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ProvisioningHook, ProvisioningTemplateSettings } from '../lib';
+
+export interface FleetProvisioningStackProps extends StackProps {
+  /** Name of a FLEET_PROVISIONING template that exists outside this app. */
+  readonly existingTemplateName: string;
+}
+
+export class FleetProvisioningStack extends Stack {
+  constructor(scope: Construct, id: string, props: FleetProvisioningStackProps) {
+    super(scope, id, props);
+
+    // The role AWS IoT assumes to register things and certificates.
+    const provisioningRole = new iam.Role(this, 'ProvisioningRole', {
+      assumedBy: new iam.ServicePrincipal('iot.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSIoTThingsRegistration')],
+    });
+
+    // The pre-provisioning hook: approves devices whose serial number is well formed.
+    const hook = new lambda.Function(this, 'PreProvisioningHook', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(path.join(__dirname, 'hook')),
+      timeout: Duration.seconds(5),
+      logGroup: new logs.LogGroup(this, 'PreProvisioningHookLogs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+
+    // 1. A template created in this app: pass its ref.
+    const template = new iot.CfnProvisioningTemplate(this, 'SensorTemplate', {
+      templateName: 'sensor-fleet',
+      description: 'Sensors, fleet provisioning by claim',
+      enabled: false,
+      provisioningRoleArn: provisioningRole.roleArn,
+      templateType: 'FLEET_PROVISIONING',
+      templateBody: JSON.stringify(SENSOR_TEMPLATE_BODY),
+    });
+
+    const sensors = new ProvisioningTemplateSettings(this, 'SensorFleet', {
+      templateName: template.ref,
+      description: 'Sensors, fleet provisioning by claim (hook checks serial numbers)',
+      enabled: true,
+      provisioningRole,
+      preProvisioningHook: ProvisioningHook.fromFunction(hook),
+    });
+
+    // 2. A template that exists outside the app: pass its name.
+    new ProvisioningTemplateSettings(this, 'ExistingFleet', {
+      templateName: props.existingTemplateName,
+      enabled: true,
+      defaultVersionId: 1,
+      provisioningRole,
+      preProvisioningHook: ProvisioningHook.fromFunction(hook, { payloadVersion: '2020-04-01' }),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    new CfnOutput(this, 'SensorTemplateArn', { value: sensors.templateArn });
+  }
+}
+
+/** A minimal fleet-provisioning template body: one thing per device, named by its serial number. */
+const SENSOR_TEMPLATE_BODY = {
+  Parameters: {
+    SerialNumber: { Type: 'String' },
+    'AWS::IoT::Certificate::Id': { Type: 'String' },
+  },
+  Resources: {
+    certificate: {
+      Type: 'AWS::IoT::Certificate',
+      Properties: { CertificateId: { Ref: 'AWS::IoT::Certificate::Id' }, Status: 'Active' },
+    },
+    thing: {
+      Type: 'AWS::IoT::Thing',
+      OverrideSettings: { AttributePayload: 'MERGE', ThingGroups: 'DO_NOTHING', ThingTypeName: 'REPLACE' },
+      Properties: { ThingName: { 'Fn::Join': ['', ['sensor-', { Ref: 'SerialNumber' }]] } },
+    },
+  },
+};
+
+const app = new App();
+new FleetProvisioningStack(app, 'FleetProvisioningExample', {
+  existingTemplateName: app.node.tryGetContext('templateName') ?? 'existing-fleet',
+});
+app.synth();

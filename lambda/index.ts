@@ -1,0 +1,396 @@
+/**
+ * Handler of Custom::IoTProvisioningTemplateSettings.
+ *
+ * One function that answers CloudFormation itself (no Provider framework):
+ * it reads the template once, writes it at most once, and always sends an
+ * answer before its own timeout. See README "Design" for why.
+ */
+import {
+  DescribeProvisioningTemplateCommand,
+  DescribeProvisioningTemplateCommandOutput,
+  IoTClient,
+  UpdateProvisioningTemplateCommand,
+  UpdateProvisioningTemplateCommandInput,
+} from '@aws-sdk/client-iot';
+import type {
+  CloudFormationCustomResourceEvent,
+  CloudFormationCustomResourceResponse,
+  Context,
+} from 'aws-lambda';
+import {
+  CREATE_FAILED_MARKER, HookProperties, SettingsData, SettingsProperties,
+} from '../lib/handler-contract';
+
+/** Tunables, read from the environment on each invocation so tests can shrink them. */
+export interface HandlerConfig {
+  /** Time kept free before the Lambda timeout to send the answer. */
+  readonly responseReserveMs: number;
+  /** First delay of the handler's own retries; doubles up to `retryMaxDelayMs`, with jitter. */
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** How long a role that IoT cannot assume yet (still propagating in IAM) is waited for. */
+  readonly rolePropagationMs: number;
+  /** Attempts the SDK makes for one call (throttling, 5xx, network errors). */
+  readonly sdkMaxAttempts: number;
+  /** Time one HTTP request to IoT may take before the SDK gives up on it and retries. */
+  readonly requestTimeoutMs: number;
+  /** Attempts to deliver the answer to CloudFormation. */
+  readonly responseAttempts: number;
+}
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+export function configFromEnv(): HandlerConfig {
+  return {
+    responseReserveMs: numberFromEnv('SETTINGS_RESPONSE_RESERVE_MS', 15_000),
+    retryBaseDelayMs: numberFromEnv('SETTINGS_RETRY_BASE_DELAY_MS', 1_000),
+    retryMaxDelayMs: numberFromEnv('SETTINGS_RETRY_MAX_DELAY_MS', 15_000),
+    rolePropagationMs: numberFromEnv('SETTINGS_ROLE_PROPAGATION_MS', 60_000),
+    sdkMaxAttempts: numberFromEnv('SETTINGS_SDK_MAX_ATTEMPTS', 4),
+    requestTimeoutMs: numberFromEnv('SETTINGS_REQUEST_TIMEOUT_MS', 10_000),
+    responseAttempts: numberFromEnv('SETTINGS_RESPONSE_ATTEMPTS', 6),
+  };
+}
+
+let cachedClient: { key: string; client: IoTClient } | undefined;
+
+/** The IoT client: the SDK's standard configuration (region, credentials, AWS_ENDPOINT_URL_IOT). */
+function iotClient(config: HandlerConfig): IoTClient {
+  const key = `${config.sdkMaxAttempts}/${config.requestTimeoutMs}`;
+  if (cachedClient?.key !== key) {
+    cachedClient = {
+      key,
+      client: new IoTClient({
+        maxAttempts: config.sdkMaxAttempts,
+        requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: Math.min(config.requestTimeoutMs, 5_000) },
+      }),
+    };
+  }
+  return cachedClient.client;
+}
+
+/** An error whose message is the reason CloudFormation shows. */
+class SettingsError extends Error {
+  constructor(message: string, readonly changedNothing: boolean) {
+    super(message);
+  }
+}
+
+interface Outcome {
+  readonly physicalResourceId: string;
+  readonly data?: SettingsData;
+}
+
+type Describe = DescribeProvisioningTemplateCommandOutput;
+
+/** The work of one invocation, bounded by a deadline. */
+class Invocation {
+  private readonly client: IoTClient;
+  private readonly abort = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly config: HandlerConfig, private readonly deadline: number) {
+    this.client = iotClient(config);
+    this.timer = setTimeout(() => this.abort.abort(), Math.max(0, deadline - Date.now()));
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+
+  async run(event: CloudFormationCustomResourceEvent): Promise<Outcome> {
+    const props = event.ResourceProperties as unknown as SettingsProperties;
+    switch (event.RequestType) {
+      case 'Create':
+        return this.apply(props, undefined);
+      case 'Update': {
+        const old = event.OldResourceProperties as unknown as SettingsProperties;
+        return this.apply(props, old.TemplateName === props.TemplateName ? old : undefined);
+      }
+      case 'Delete':
+        return this.delete(event.PhysicalResourceId, props);
+    }
+  }
+
+  /** Create, or Update to `props`; `old` is the previous state of the same template. */
+  private async apply(props: SettingsProperties, old: SettingsProperties | undefined): Promise<Outcome> {
+    const name = props.TemplateName;
+    const input = desiredInput(props);
+    const current = await this.describe(name);
+    if (current === undefined) {
+      throw new SettingsError(`Provisioning template "${name}" does not exist. Create it first (CfnProvisioningTemplate or the AWS IoT console), then deploy again.`, true);
+    }
+    if (input.preProvisioningHook && current.type !== 'FLEET_PROVISIONING') {
+      throw new SettingsError(`Provisioning template "${name}" is of type ${current.type}; only FLEET_PROVISIONING templates accept a pre-provisioning hook. Nothing was changed.`, true);
+    }
+    const oldHook = old?.PreProvisioningHook;
+    if (!props.PreProvisioningHook && oldHook) {
+      if (current.preProvisioningHook?.targetArn === oldHook.TargetArn) {
+        input.removePreProvisioningHook = true;
+      } else {
+        log('hook removed from props, but the template has another hook now; left alone', { templateName: name, hook: current.preProvisioningHook?.targetArn });
+      }
+    }
+    if (Object.keys(input).length > 1) {
+      await this.update(input);
+    }
+    return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
+  }
+
+  private async delete(physicalId: string, props: SettingsProperties): Promise<Outcome> {
+    const done = { physicalResourceId: physicalId };
+    if (physicalId === CREATE_FAILED_MARKER) {
+      log('create had failed without changing anything; nothing to delete', {});
+      return done;
+    }
+    if (props.RemovalPolicy === 'retain') {
+      log('removal policy is retain; template left as it is', { templateName: physicalId });
+      return done;
+    }
+    const ours = props.PreProvisioningHook;
+    if (!ours) {
+      return done;
+    }
+    const current = await this.describe(physicalId);
+    if (current === undefined) {
+      log('template no longer exists; nothing to delete', { templateName: physicalId });
+      return done;
+    }
+    if (current.preProvisioningHook?.targetArn !== ours.TargetArn) {
+      log('template has a hook that this resource did not set; left alone', { templateName: physicalId, hook: current.preProvisioningHook?.targetArn ?? null });
+      return done;
+    }
+    await this.update({ templateName: physicalId, removePreProvisioningHook: true });
+    return done;
+  }
+
+  /** The template, or undefined when it does not exist. */
+  private async describe(templateName: string): Promise<Describe | undefined> {
+    try {
+      return await this.withRetries(templateName, 'DescribeProvisioningTemplate',
+        () => this.client.send(new DescribeProvisioningTemplateCommand({ templateName }), { abortSignal: this.abort.signal }));
+    } catch (e) {
+      if (errorName(e) === 'ResourceNotFoundException') {
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private async update(input: UpdateProvisioningTemplateCommandInput): Promise<void> {
+    log('UpdateProvisioningTemplate', { ...input });
+    await this.withRetries(input.templateName!, 'UpdateProvisioningTemplate',
+      () => this.client.send(new UpdateProvisioningTemplateCommand(input), { abortSignal: this.abort.signal }));
+  }
+
+  /**
+   * Run one IoT call. The SDK already retries throttling, 5xx and network
+   * errors; on top of that this retries, until the deadline, what the SDK
+   * gave up on and what it never retries: ConflictingResourceUpdateException,
+   * and (for `rolePropagationMs`) a role IoT cannot assume yet.
+   */
+  private async withRetries<T>(templateName: string, operation: string, call: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (e) {
+        const elapsed = Date.now() - started;
+        const retry = this.abort.signal.aborted ? false : retryable(e, elapsed, this.config);
+        const delay = backoff(attempt, this.config);
+        if (!retry || Date.now() + delay >= this.deadline) {
+          throw new SettingsError(failureMessage(templateName, operation, e, attempt, elapsed, this.abort.signal.aborted),
+            !isAmbiguous(e, operation));
+        }
+        log('retrying', { templateName, operation, attempt, error: errorName(e), delayMs: delay });
+        await sleep(delay);
+      }
+    }
+  }
+}
+
+/** The UpdateProvisioningTemplate input for the desired state: only the fields given. */
+function desiredInput(props: SettingsProperties): UpdateProvisioningTemplateCommandInput {
+  const input: UpdateProvisioningTemplateCommandInput = { templateName: props.TemplateName };
+  if (props.Description !== undefined) {
+    input.description = props.Description;
+  }
+  if (props.Enabled !== undefined) {
+    input.enabled = parseBoolean(props.Enabled);
+  }
+  if (props.DefaultVersionId !== undefined) {
+    input.defaultVersionId = parseVersion(props.DefaultVersionId);
+  }
+  if (props.ProvisioningRoleArn !== undefined) {
+    input.provisioningRoleArn = props.ProvisioningRoleArn;
+  }
+  if (props.PreProvisioningHook !== undefined) {
+    input.preProvisioningHook = hookInput(props.PreProvisioningHook);
+  }
+  return input;
+}
+
+function hookInput(hook: HookProperties) {
+  return { targetArn: hook.TargetArn, payloadVersion: hook.PayloadVersion };
+}
+
+function parseBoolean(value: string | boolean): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new SettingsError(`Enabled must be "true" or "false"; got ${JSON.stringify(value)}.`, true);
+}
+
+function parseVersion(value: string | number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new SettingsError(`DefaultVersionId must be a positive whole number; got ${JSON.stringify(value)}.`, true);
+  }
+  return n;
+}
+
+const ROLE_NOT_ASSUMABLE = /role.*(cannot|could not|can ?not|unable to).*assume|assume.*role/i;
+
+function retryable(e: unknown, elapsedMs: number, config: HandlerConfig): boolean {
+  const name = errorName(e);
+  if (name === 'InvalidRequestException') {
+    return ROLE_NOT_ASSUMABLE.test(errorMessage(e)) && elapsedMs < config.rolePropagationMs;
+  }
+  if (name === 'ConflictingResourceUpdateException' || name === 'ThrottlingException' || name === 'TooManyRequestsException') {
+    return true;
+  }
+  const status = httpStatus(e);
+  if (status === 429 || (status !== undefined && status >= 500)) {
+    return true;
+  }
+  // No HTTP answer at all: connection refused or reset, request timed out.
+  return status === undefined && name !== 'SettingsError';
+}
+
+/** A write whose outcome is unknown: IoT may have applied it. */
+function isAmbiguous(e: unknown, operation: string): boolean {
+  if (operation !== 'UpdateProvisioningTemplate') return false;
+  const status = httpStatus(e);
+  return status === undefined || status >= 500;
+}
+
+function backoff(attempt: number, config: HandlerConfig): number {
+  const ceiling = Math.min(config.retryMaxDelayMs, config.retryBaseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+function failureMessage(templateName: string, operation: string, e: unknown, attempts: number, elapsedMs: number, timedOut: boolean): string {
+  const cause = `${errorName(e)}: ${errorMessage(e)}`;
+  const tries = attempts > 1 ? ` after ${attempts} attempts over ${Math.round(elapsedMs / 1000)}s` : '';
+  const prefix = `${operation} on provisioning template "${templateName}" failed${tries}`;
+  if (timedOut) {
+    return `${prefix}: gave up before the handler's timeout (last error ${cause}).`;
+  }
+  if (errorName(e) === 'InvalidRequestException' && ROLE_NOT_ASSUMABLE.test(errorMessage(e))) {
+    return `${prefix}: AWS IoT cannot assume the provisioning role (an IAM role needs a trust policy for iot.amazonaws.com, and a new role can take a minute to propagate). ${cause}`;
+  }
+  return `${prefix}: ${cause}`;
+}
+
+function errorName(e: unknown): string {
+  return (e as { name?: string } | undefined)?.name ?? 'Error';
+}
+
+function errorMessage(e: unknown): string {
+  return (e as { message?: string } | undefined)?.message ?? String(e);
+}
+
+function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function log(message: string, fields: Record<string, unknown>): void {
+  console.log(JSON.stringify({ message, ...fields }));
+}
+
+/** CloudFormation's answer is at most 4 KB; keep the reason well inside. */
+const MAX_REASON = 2_000;
+
+/** Send the answer to CloudFormation's pre-signed URL, retrying until `deadline`. */
+async function respond(event: CloudFormationCustomResourceEvent, response: CloudFormationCustomResourceResponse, config: HandlerConfig, deadline: number): Promise<void> {
+  const body = JSON.stringify(response);
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline - Date.now();
+    try {
+      const res = await fetch(event.ResponseURL, {
+        method: 'PUT',
+        body,
+        headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) },
+        signal: AbortSignal.timeout(Math.max(1_000, Math.min(10_000, remaining))),
+      });
+      if (res.ok) {
+        log('answered CloudFormation', { status: response.Status, attempt });
+        return;
+      }
+      throw new Error(`HTTP ${res.status}`);
+    } catch (e) {
+      const delay = backoff(attempt, config);
+      if (attempt >= config.responseAttempts || Date.now() + delay >= deadline) {
+        log('could not answer CloudFormation; it will time out the resource', { attempt, error: errorMessage(e) });
+        return;
+      }
+      log('answer to CloudFormation failed; retrying', { attempt, error: errorMessage(e), delayMs: delay });
+      await sleep(delay);
+    }
+  }
+}
+
+export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
+  const config = configFromEnv();
+  const lambdaDeadline = Date.now() + context.getRemainingTimeInMillis();
+  const workDeadline = lambdaDeadline - config.responseReserveMs;
+  const { ResponseURL: _hidden, ...loggable } = event;
+  log('event', loggable);
+
+  const props = event.ResourceProperties as unknown as SettingsProperties;
+  const base = {
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
+  };
+  let response: CloudFormationCustomResourceResponse;
+  const invocation = new Invocation(config, workDeadline);
+  try {
+    const outcome = await invocation.run(event);
+    response = { ...base, Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, Data: outcome.data };
+  } catch (e) {
+    const reason = e instanceof SettingsError ? e.message
+      : `Provisioning template "${props.TemplateName}": ${errorName(e)}: ${errorMessage(e)}`;
+    log('failed', { reason });
+    response = {
+      ...base,
+      Status: 'FAILED',
+      Reason: reason.slice(0, MAX_REASON),
+      PhysicalResourceId: failedPhysicalId(event, e),
+    };
+  } finally {
+    invocation.dispose();
+  }
+  await respond(event, response, config, lambdaDeadline - 1_000);
+}
+
+/**
+ * A failed Create that certainly changed nothing gets a marker id, so the
+ * Delete of the rollback does nothing. If the write's outcome is unknown,
+ * the template name is kept: the Delete then removes our hook if it landed.
+ * Update and Delete keep the id they had, so CloudFormation never sees a new one.
+ */
+function failedPhysicalId(event: CloudFormationCustomResourceEvent, e: unknown): string {
+  if (event.RequestType !== 'Create') {
+    return event.PhysicalResourceId;
+  }
+  const changedNothing = !(e instanceof SettingsError) || e.changedNothing;
+  return changedNothing ? CREATE_FAILED_MARKER : (event.ResourceProperties as unknown as SettingsProperties).TemplateName;
+}

@@ -1,0 +1,47 @@
+/**
+ * The contract between the construct (lib/) and its Lambda handler (lambda/):
+ * the custom resource's type, its properties and the data it returns.
+ *
+ * CloudFormation hands every scalar property to a custom resource as a string,
+ * so the construct sends strings on purpose: what a unit test feeds the
+ * handler is what CloudFormation would feed it.
+ *
+ * Internal: not exported from the package's entry point.
+ */
+
+/** The `Custom::` resource type. Part of the public contract: never rename. */
+export const RESOURCE_TYPE = 'Custom::IoTProvisioningTemplateSettings';
+
+/** Physical id returned by a Create that failed before it changed anything. */
+export const CREATE_FAILED_MARKER = 'IoTProvisioningTemplateSettings::CREATE_FAILED';
+
+export type RemovalBehaviour = 'destroy' | 'retain';
+
+export interface HookProperties {
+  /** ARN of the Lambda function IoT invokes before provisioning a device. */
+  readonly TargetArn: string;
+  /** Payload version IoT sends to the function. */
+  readonly PayloadVersion: string;
+}
+
+/** The custom resource's properties, as the handler receives them. */
+export interface SettingsProperties {
+  readonly ServiceToken: string;
+  readonly TemplateName: string;
+  readonly Description?: string;
+  /** `'true'` or `'false'`. */
+  readonly Enabled?: string;
+  /** A positive integer, as a string. */
+  readonly DefaultVersionId?: string;
+  readonly ProvisioningRoleArn?: string;
+  readonly PreProvisioningHook?: HookProperties;
+  readonly RemovalPolicy: RemovalBehaviour;
+}
+
+/** What the handler returns as the custom resource's attributes. */
+export interface SettingsData {
+  readonly TemplateArn: string;
+}
+
+/** Attribute names, for `CustomResource.getAttString`. */
+export const ATTR_TEMPLATE_ARN: keyof SettingsData = 'TemplateArn';

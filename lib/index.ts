@@ -1,0 +1,2 @@
+export * from './provisioning-template-settings';
+export * from './provisioning-hook';

@@ -1,0 +1,247 @@
+/**
+ * The one handler per stack that every ProvisioningTemplateSettings in that
+ * stack shares: function, role, log group, the role's policy and the invoke
+ * permissions of the pre-provisioning hooks.
+ *
+ * Permissions are rendered at synth time from every template registered in
+ * the stack, so adding the 250th template changes one policy, not 250.
+ *
+ * Internal: not exported from the package's entry point.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token,
+} from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IConstruct } from 'constructs';
+import { MAX_TEMPLATE_NAME_LENGTH, scopeNames } from './scoping';
+
+/** Where the build puts the bundled handler (see scripts/bundle-handler.mjs). */
+export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler');
+
+/** IAM's limit on the total size of a role's inline policies, whitespace removed. */
+export const INLINE_POLICY_LIMIT = 10_240;
+
+/** Kept free below the limit, for what the estimate below cannot know exactly. */
+const POLICY_SAFETY_MARGIN = 256;
+
+/** The handler's own timeout. It answers CloudFormation before this, whatever happens. */
+export const HANDLER_TIMEOUT = Duration.minutes(3);
+
+/**
+ * CloudFormation's wait for an answer. Covers one redelivery of a crashed
+ * invocation; a lost answer fails the stack after this, not after an hour.
+ */
+export const SERVICE_TIMEOUT = Duration.minutes(10);
+
+/** Warning id emitted when template permissions are widened to fit IAM's limit. */
+export const WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:permissionsWidened';
+
+const PROVIDER_ID = 'IoTProvisioningTemplateSettingsProvider';
+
+// Worst-case lengths of the parts of an ARN that may be unresolved at synth.
+const WORST_PARTITION = 'aws-us-gov';
+const WORST_REGION = 'xx-xxxxxxxxx-16';
+const WORST_ACCOUNT = '123456789012';
+const WORST_ROLE_ARN_LENGTH = 160;
+const WORST_LOG_GROUP_ARN_LENGTH = 300;
+
+/** One template managed by a construct in this stack. */
+export interface Registration {
+  readonly templateName: string;
+  readonly hookFunction?: lambda.IFunction;
+  readonly provisioningRole?: iam.IRole;
+}
+
+export class SettingsProvider extends Construct {
+  /** The stack's provider, created on first use. */
+  public static of(scope: IConstruct): SettingsProvider {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(PROVIDER_ID);
+    return (existing as SettingsProvider | undefined) ?? new SettingsProvider(stack, PROVIDER_ID);
+  }
+
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+  public readonly policy: iam.CfnPolicy;
+  private readonly logGroup: logs.LogGroup;
+  private readonly registrations: Registration[] = [];
+  private readonly hookPermissions = new Map<string, lambda.CfnPermission>();
+
+  private constructor(scope: Stack, id: string) {
+    super(scope, id);
+
+    if (!fs.existsSync(path.join(HANDLER_ASSET_DIR, 'index.js'))) {
+      throw new Error(`The bundled handler is missing from ${HANDLER_ASSET_DIR}. Run "npm run build" in the package first.`);
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Handler of Custom::IoTProvisioningTemplateSettings: reads and updates the IoT provisioning templates of this stack.',
+    });
+
+    this.policy = new iam.CfnPolicy(this, 'Policy', {
+      policyName: 'IoTProvisioningTemplateSettings',
+      roles: [this.role.roleName],
+      policyDocument: Lazy.any({ produce: () => this.renderPolicy() }),
+    });
+
+    this.function = new lambda.Function(this, 'Handler', {
+      description: 'Applies IoT provisioning template settings for Custom::IoTProvisioningTemplateSettings',
+      code: lambda.Code.fromAsset(HANDLER_ASSET_DIR),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: HANDLER_TIMEOUT,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+    });
+    // The function may log from its first invocation on.
+    this.function.node.addDependency(this.policy);
+
+    this.node.addValidation({ validate: () => this.warnIfWidened() });
+  }
+
+  /**
+   * Register a template. Returns what its custom resource must depend on:
+   * the policy, and the invoke permission of its hook if it has one.
+   */
+  public register(registration: Registration): IConstruct[] {
+    this.registrations.push(registration);
+    const dependencies: IConstruct[] = [this.policy];
+    if (registration.hookFunction) {
+      dependencies.push(this.hookPermission(registration.hookFunction));
+    }
+    return dependencies;
+  }
+
+  /** One permission per hook function per stack, scoped to the templates using it. */
+  private hookPermission(fn: lambda.IFunction): lambda.CfnPermission {
+    const key = fn.node.path;
+    const existing = this.hookPermissions.get(key);
+    if (existing) {
+      return existing;
+    }
+    const stack = Stack.of(this);
+    const permission = new lambda.CfnPermission(this, `HookInvoke${Names.nodeUniqueId(fn.node)}`, {
+      action: 'lambda:InvokeFunction',
+      functionName: fn.functionArn,
+      principal: 'iot.amazonaws.com',
+      sourceAccount: stack.account,
+      sourceArn: Lazy.string({
+        produce: () => {
+          const names = this.registrations.filter((r) => r.hookFunction?.node.path === key).map((r) => r.templateName);
+          const [pattern] = scopeNames(names, (patterns) => patterns.length === 1).patterns;
+          return this.templateArn(pattern);
+        },
+      }),
+    });
+    this.hookPermissions.set(key, permission);
+    return permission;
+  }
+
+  /** ARN of a template, or of a `prefix*` pattern of templates, in this stack's account and region. */
+  public templateArn(namePattern: string): string {
+    return Stack.of(this).formatArn({
+      service: 'iot',
+      resource: 'provisioningtemplate',
+      resourceName: namePattern,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  }
+
+  /** The template patterns the policy grants, narrowed to fit IAM's limit. */
+  public scopedTemplates() {
+    const roleArns = this.roleArns();
+    return scopeNames(
+      this.registrations.map((r) => r.templateName),
+      (patterns) => estimatedPolicySize(patterns, roleArns) <= INLINE_POLICY_LIMIT - POLICY_SAFETY_MARGIN,
+    );
+  }
+
+  private roleArns(): string[] {
+    const arns = this.registrations.flatMap((r) => (r.provisioningRole ? [r.provisioningRole.roleArn] : []));
+    return [...new Set(arns)];
+  }
+
+  private renderPolicy() {
+    const { patterns } = this.scopedTemplates();
+    return policyDocument({
+      logGroupArn: this.logGroup.logGroupArn,
+      templateArns: patterns.map((p) => this.templateArn(p)),
+      roleArns: this.roleArns(),
+    });
+  }
+
+  private warnIfWidened(): string[] {
+    const { patterns, widened } = this.scopedTemplates();
+    if (widened) {
+      Annotations.of(this).addWarningV2(WIDENED_WARNING_ID,
+        `${this.registrations.length} provisioning templates do not fit IAM's ${INLINE_POLICY_LIMIT}-character inline policy limit one ARN each; ` +
+        `the handler's iot:DescribeProvisioningTemplate/iot:UpdateProvisioningTemplate permission is widened to the name patterns ${patterns.join(', ')}. ` +
+        'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.');
+    }
+    const size = estimatedPolicySize(patterns, this.roleArns());
+    if (size > INLINE_POLICY_LIMIT) {
+      return [`The handler's policy would be about ${size} characters, over IAM's ${INLINE_POLICY_LIMIT}-character limit, ` +
+        `because ${this.roleArns().length} different provisioning roles are passed. Share provisioning roles, or split the templates across stacks.`];
+    }
+    return [];
+  }
+}
+
+interface PolicyParts {
+  readonly logGroupArn: string;
+  readonly templateArns: string[];
+  readonly roleArns: string[];
+}
+
+/** The handler's whole permission set. Used both to render the policy and to measure it. */
+function policyDocument(parts: PolicyParts) {
+  const statements: object[] = [
+    {
+      Sid: 'WriteOwnLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: parts.logGroupArn,
+    },
+    {
+      Sid: 'ManageProvisioningTemplates',
+      Effect: 'Allow',
+      Action: ['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate'],
+      Resource: parts.templateArns,
+    },
+  ];
+  if (parts.roleArns.length > 0) {
+    statements.push({
+      Sid: 'PassProvisioningRoles',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: parts.roleArns,
+      Condition: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } },
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Size of the policy as IAM counts it (no whitespace), with every unresolved part at its worst-case length. */
+export function estimatedPolicySize(templatePatterns: readonly string[], roleArns: readonly string[]): number {
+  const worst = (value: string, length: number) => (Token.isUnresolved(value) ? 'x'.repeat(length) : value);
+  const doc = policyDocument({
+    logGroupArn: 'x'.repeat(WORST_LOG_GROUP_ARN_LENGTH),
+    templateArns: templatePatterns.map((p) =>
+      `arn:${WORST_PARTITION}:iot:${WORST_REGION}:${WORST_ACCOUNT}:provisioningtemplate/${worst(p, MAX_TEMPLATE_NAME_LENGTH)}`),
+    roleArns: roleArns.map((arn) => worst(arn, WORST_ROLE_ARN_LENGTH)),
+  });
+  return JSON.stringify(doc).length;
+}

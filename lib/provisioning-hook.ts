@@ -1,0 +1,43 @@
+import { Token } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+
+/** Options for a pre-provisioning hook. */
+export interface ProvisioningHookOptions {
+  /**
+   * The payload version AWS IoT sends to the hook function.
+   *
+   * @default '2020-04-01' - the only version AWS IoT accepts today
+   */
+  readonly payloadVersion?: string;
+}
+
+/**
+ * A pre-provisioning hook: a Lambda function AWS IoT invokes to approve or
+ * refuse each device before it is provisioned by a FLEET_PROVISIONING template.
+ */
+export class ProvisioningHook {
+  /** The payload version used when none is given. */
+  public static readonly DEFAULT_PAYLOAD_VERSION = '2020-04-01';
+
+  /**
+   * A hook backed by a Lambda function. The construct grants
+   * `iot.amazonaws.com` permission to invoke it, for this account's templates.
+   */
+  public static fromFunction(hookFunction: lambda.IFunction, options: ProvisioningHookOptions = {}): ProvisioningHook {
+    return new ProvisioningHook(hookFunction, options.payloadVersion ?? ProvisioningHook.DEFAULT_PAYLOAD_VERSION);
+  }
+
+  /** The Lambda function AWS IoT invokes. */
+  public readonly hookFunction: lambda.IFunction;
+
+  /** The payload version AWS IoT sends to the function. */
+  public readonly payloadVersion: string;
+
+  private constructor(hookFunction: lambda.IFunction, payloadVersion: string) {
+    if (!Token.isUnresolved(payloadVersion) && !/^[0-9-]{10,32}$/.test(payloadVersion)) {
+      throw new Error(`ProvisioningHook payloadVersion must be 10-32 characters of digits and '-' (such as '${ProvisioningHook.DEFAULT_PAYLOAD_VERSION}'); got '${payloadVersion}'.`);
+    }
+    this.hookFunction = hookFunction;
+    this.payloadVersion = payloadVersion;
+  }
+}
