@@ -1,0 +1,368 @@
+import { App, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as iot from 'aws-cdk-lib/aws-iot';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
+import { RESOURCE_TYPE } from '../lib/handler-contract';
+import { SERVICE_TIMEOUT } from '../lib/provider';
+
+const ENV = { account: '111122223333', region: 'eu-west-1' };
+const ARN_TAIL = ':iot:eu-west-1:111122223333:provisioningtemplate/';
+
+/** A template ARN (or `prefix*` pattern) as Stack.formatArn renders it: the partition stays a token. */
+function templateArn(name: string | object) {
+  return typeof name === 'string'
+    ? { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `${ARN_TAIL}${name}`]] }
+    : { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ARN_TAIL, name]] };
+}
+
+function stackWith(build: (stack: Stack) => void, env: { account?: string; region?: string } | undefined = ENV) {
+  const app = new App();
+  const stack = new Stack(app, 'Test', { env });
+  build(stack);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+function hookFunction(stack: Stack, id = 'Hook') {
+  return new lambda.Function(stack, id, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({ allowProvisioning: true })'),
+  });
+}
+
+function provisioningRole(stack: Stack, id = 'Role') {
+  return new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('iot.amazonaws.com') });
+}
+
+/** The custom resource's handler function: the one with the construct's description. */
+const HANDLER = { Description: Match.stringLikeRegexp('Custom::IoTProvisioningTemplateSettings') };
+
+describe('custom resource properties', () => {
+  test('every prop is passed, scalars as the strings CloudFormation sends', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', {
+        templateName: 'sensor-fleet',
+        description: 'Sensors',
+        enabled: false,
+        defaultVersionId: 2,
+        provisioningRole: provisioningRole(stack),
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    });
+    template.hasResourceProperties(RESOURCE_TYPE, {
+      ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('Handler'), 'Arn'] },
+      TemplateName: 'sensor-fleet',
+      Description: 'Sensors',
+      Enabled: 'false',
+      DefaultVersionId: '2',
+      ProvisioningRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Role'), 'Arn'] },
+      PreProvisioningHook: {
+        TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Hook'), 'Arn'] },
+        PayloadVersion: '2020-04-01',
+      },
+      RemovalPolicy: 'retain',
+    });
+  });
+
+  test('props left out are not sent; removal policy defaults to destroy', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet' });
+    });
+    template.hasResourceProperties(RESOURCE_TYPE, {
+      TemplateName: 'sensor-fleet',
+      Description: Match.absent(),
+      Enabled: Match.absent(),
+      DefaultVersionId: Match.absent(),
+      ProvisioningRoleArn: Match.absent(),
+      PreProvisioningHook: Match.absent(),
+      RemovalPolicy: 'destroy',
+    });
+  });
+
+  test('RETAIN_ON_UPDATE_OR_DELETE retains; SNAPSHOT is refused', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE });
+    });
+    template.hasResourceProperties(RESOURCE_TYPE, { RemovalPolicy: 'retain' });
+    expect(() => stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy: RemovalPolicy.SNAPSHOT });
+    })).toThrow(/removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN; got RemovalPolicy.snapshot/);
+  });
+
+  test('a custom payload version is passed through', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', {
+        templateName: 't1',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack), { payloadVersion: '2021-01-01' }),
+      });
+    });
+    template.hasResourceProperties(RESOURCE_TYPE, { PreProvisioningHook: { PayloadVersion: '2021-01-01' } });
+  });
+
+  test('serviceTimeout makes a lost answer fail the stack in minutes', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1' });
+    });
+    expect(SERVICE_TIMEOUT.toMinutes()).toBeLessThanOrEqual(15);
+    template.hasResourceProperties(RESOURCE_TYPE, { ServiceTimeout: String(SERVICE_TIMEOUT.toSeconds()) });
+  });
+
+  test('attributes: templateArn from the handler, templateName as given', () => {
+    const { stack } = stackWith(() => undefined);
+    const settings = new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet' });
+    expect(settings.templateName).toBe('sensor-fleet');
+    expect(stack.resolve(settings.templateArn)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Settings/), 'TemplateArn'] });
+  });
+});
+
+describe('one handler per stack', () => {
+  test('two constructs in one stack share one function, role and policy', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+      new ProvisioningTemplateSettings(stack, 'B', { templateName: 'b' });
+    });
+    template.resourceCountIs(RESOURCE_TYPE, 2);
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.resourceCountIs('AWS::IAM::Role', 1);
+    template.resourceCountIs('AWS::IAM::Policy', 1);
+  });
+
+  test('each stack gets its own handler', () => {
+    const app = new App();
+    const one = new Stack(app, 'One', { env: ENV });
+    const two = new Stack(app, 'Two', { env: { ...ENV, region: 'eu-central-1' } });
+    new ProvisioningTemplateSettings(one, 'A', { templateName: 'a' });
+    new ProvisioningTemplateSettings(two, 'A', { templateName: 'a' });
+    Template.fromStack(one).resourceCountIs('AWS::Lambda::Function', 1);
+    Template.fromStack(two).resourceCountIs('AWS::Lambda::Function', 1);
+  });
+
+  test('the handler runs on a current Node.js runtime with the bundled asset', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ...HANDLER,
+      Runtime: Match.stringLikeRegexp('^nodejs(2[2-9]|[3-9][0-9])\\.x$'),
+      Handler: 'index.handler',
+      Timeout: Match.anyValue(),
+    });
+  });
+});
+
+describe('least privilege', () => {
+  function policyStatements(template: Template) {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const [policy] = Object.values(policies);
+    return policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
+  }
+
+  test('IoT actions only on the managed templates, built with formatArn', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'sensor-fleet' });
+      new ProvisioningTemplateSettings(stack, 'B', { templateName: 'gateway-fleet' });
+    });
+    const iotStatement = policyStatements(template).find((s) => String(s.Action).includes('iot:'))!;
+    expect(iotStatement.Action).toEqual(['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate']);
+    expect(iotStatement.Resource).toEqual([templateArn('gateway-fleet'), templateArn('sensor-fleet')]);
+  });
+
+  test('a token template name is scoped with formatArn too', () => {
+    const { template } = stackWith((stack) => {
+      const cfn = new iot.CfnProvisioningTemplate(stack, 'Template', {
+        provisioningRoleArn: 'arn:aws:iam::111122223333:role/p', templateBody: '{}', templateType: 'FLEET_PROVISIONING',
+      });
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: cfn.ref });
+    });
+    const iotStatement = policyStatements(template).find((s) => String(s.Action).includes('iot:'))!;
+    expect(iotStatement.Resource).toEqual([templateArn({ Ref: 'Template' })]);
+  });
+
+  test('iam:PassRole only on the given roles, only to AWS IoT', () => {
+    const { template } = stackWith((stack) => {
+      const role = provisioningRole(stack);
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a', provisioningRole: role });
+      new ProvisioningTemplateSettings(stack, 'B', { templateName: 'b', provisioningRole: role });
+      new ProvisioningTemplateSettings(stack, 'C', { templateName: 'c', provisioningRole: iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::111122223333:role/other') });
+    });
+    const passRole = policyStatements(template).find((s) => s.Action === 'iam:PassRole')!;
+    expect(passRole.Resource).toEqual([
+      { 'Fn::GetAtt': [expect.stringMatching(/^Role/), 'Arn'] },
+      'arn:aws:iam::111122223333:role/other',
+    ]);
+    expect(passRole.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } });
+  });
+
+  test('no PassRole statement when no role is managed', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+    });
+    expect(policyStatements(template).some((s) => s.Action === 'iam:PassRole')).toBe(false);
+  });
+
+  test('the handler writes only to its own log group', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+    });
+    const logsStatement = policyStatements(template).find((s) => String(s.Action).includes('logs:'))!;
+    expect(logsStatement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/Logs/), 'Arn'] });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ...HANDLER,
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('Logs') } },
+    });
+    // The provider's own role has no managed policies (no AWSLambdaBasicExecutionRole on "*").
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+});
+
+describe('hook invoke permission', () => {
+  test('AWS IoT may invoke the hook, for this account and the template', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', {
+        templateName: 'sensor-fleet',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+      });
+    });
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Hook'), 'Arn'] },
+      Principal: 'iot.amazonaws.com',
+      SourceAccount: '111122223333',
+      SourceArn: templateArn('sensor-fleet'),
+    });
+  });
+
+  test('a hook shared by several templates gets one permission covering their shared prefix', () => {
+    const { template } = stackWith((stack) => {
+      const hook = ProvisioningHook.fromFunction(hookFunction(stack));
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'customer-a', preProvisioningHook: hook });
+      new ProvisioningTemplateSettings(stack, 'B', { templateName: 'customer-b', preProvisioningHook: hook });
+    });
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    template.hasResourceProperties('AWS::Lambda::Permission', { SourceArn: templateArn('customer-*') });
+  });
+
+  test('two hook functions get one permission each', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a', preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack, 'HookA')) });
+      new ProvisioningTemplateSettings(stack, 'B', { templateName: 'b', preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack, 'HookB')) });
+    });
+    template.resourceCountIs('AWS::Lambda::Permission', 2);
+    template.hasResourceProperties('AWS::Lambda::Permission', { SourceArn: templateArn('a') });
+    template.hasResourceProperties('AWS::Lambda::Permission', { SourceArn: templateArn('b') });
+  });
+});
+
+describe('ordering', () => {
+  test('the custom resource depends on its policy and on the hook permission', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', {
+        templateName: 'a',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+      });
+    });
+    const [policyId] = Object.keys(template.findResources('AWS::IAM::Policy'));
+    const [permissionId] = Object.keys(template.findResources('AWS::Lambda::Permission'));
+    const [resource] = Object.values(template.findResources(RESOURCE_TYPE));
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([policyId, permissionId]));
+  });
+
+  test('the handler function exists only after its policy (it can log from the first call)', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+    });
+    const [policyId] = Object.keys(template.findResources('AWS::IAM::Policy'));
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: HANDLER }));
+    expect(fn.DependsOn).toEqual(expect.arrayContaining([policyId]));
+  });
+});
+
+describe('validation at synth time', () => {
+  function settings(props: Partial<ProvisioningTemplateSettingsProps>) {
+    return () => stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'S', { templateName: 'valid', ...props });
+    });
+  }
+
+  test.each([
+    ['', /templateName must be 1-36 characters of letters, digits, '_' and '-'; got "" \(0 characters\)/],
+    ['has space', /templateName .*got "has space"/],
+    ['x'.repeat(37), /templateName .*\(37 characters\)/],
+    ['bad/slash', /templateName .*got "bad\/slash"/],
+  ])('templateName %j is refused', (templateName, message) => {
+    expect(settings({ templateName })).toThrow(message);
+  });
+
+  test.each(['a', 'A-b_9', 'x'.repeat(36)])('templateName %j is accepted', (templateName) => {
+    expect(settings({ templateName })).not.toThrow();
+  });
+
+  test('description over 500 characters is refused, showing its length', () => {
+    expect(settings({ description: 'd'.repeat(501) })).toThrow(/description must be at most 500 characters; got 501 characters: "ddd/);
+    expect(settings({ description: 'd'.repeat(500) })).not.toThrow();
+  });
+
+  test('description with a control character is refused, naming it', () => {
+    expect(settings({ description: 'line\nbreak' })).toThrow(/description must not contain control characters \(found U\+000A at index 4\); got "line\\nbreak"/);
+  });
+
+  test.each([0, -1, 1.5, Number.NaN])('defaultVersionId %p is refused', (defaultVersionId) => {
+    expect(settings({ defaultVersionId })).toThrow(/defaultVersionId must be a positive whole number .*; got /);
+  });
+
+  test.each(['2020-4-1', '20200401', 'v2020-04-01', '1'.repeat(33)])('payload version %j is refused', (payloadVersion) => {
+    expect(() => stackWith((stack) => {
+      ProvisioningHook.fromFunction(hookFunction(stack), { payloadVersion });
+    })).toThrow(/payloadVersion must be 10-32 characters of digits and '-' .*; got '/);
+  });
+
+  test('the same template twice in one stack is refused, naming the other construct', () => {
+    expect(() => stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'First', { templateName: 'fleet' });
+      new ProvisioningTemplateSettings(stack, 'Second', { templateName: 'fleet' });
+    })).toThrow(/templateName "fleet" is already managed by Test\/First in the same account and region/);
+  });
+
+  test('the same template in two stacks of one environment is refused', () => {
+    const app = new App();
+    new ProvisioningTemplateSettings(new Stack(app, 'One', { env: ENV }), 'S', { templateName: 'fleet' });
+    expect(() => new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: ENV }), 'S', { templateName: 'fleet' }))
+      .toThrow(/already managed by One\/S/);
+  });
+
+  test('the same template name in another region or account is fine', () => {
+    const app = new App();
+    new ProvisioningTemplateSettings(new Stack(app, 'One', { env: ENV }), 'S', { templateName: 'fleet' });
+    expect(() => new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: { ...ENV, region: 'us-east-1' } }), 'S', { templateName: 'fleet' })).not.toThrow();
+    expect(() => new ProvisioningTemplateSettings(new Stack(app, 'Three', { env: { ...ENV, account: '444455556666' } }), 'S', { templateName: 'fleet' })).not.toThrow();
+  });
+
+  test('tokens are accepted without validation', () => {
+    const { template } = stackWith((stack) => {
+      const cfn = new iot.CfnProvisioningTemplate(stack, 'Template', {
+        provisioningRoleArn: 'arn:aws:iam::111122223333:role/p', templateBody: '{}', templateType: 'FLEET_PROVISIONING',
+      });
+      const version = new CfnParameter(stack, 'Version', { type: 'Number' });
+      const hookVersion = new CfnParameter(stack, 'PayloadVersion');
+      new ProvisioningTemplateSettings(stack, 'S', {
+        templateName: cfn.ref,
+        description: cfn.attrTemplateArn,
+        defaultVersionId: version.valueAsNumber,
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack), { payloadVersion: hookVersion.valueAsString }),
+      });
+    });
+    template.hasResourceProperties(RESOURCE_TYPE, {
+      TemplateName: { Ref: 'Template' },
+      Description: { 'Fn::GetAtt': ['Template', 'TemplateArn'] },
+      DefaultVersionId: { Ref: 'Version' },
+      PreProvisioningHook: { PayloadVersion: { Ref: 'PayloadVersion' } },
+    });
+  });
+});

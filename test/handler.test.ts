@@ -1,0 +1,375 @@
+/**
+ * The handler's logic, with the IoT client mocked (strict input matching)
+ * and CloudFormation's response URL stubbed. The tests over HTTP in
+ * wire.test.ts drive the bundled artifact through the real SDK.
+ */
+import {
+  ConflictingResourceUpdateException,
+  DescribeProvisioningTemplateCommand,
+  InternalFailureException,
+  InvalidRequestException,
+  IoTClient,
+  ResourceNotFoundException,
+  UpdateProvisioningTemplateCommand,
+} from '@aws-sdk/client-iot';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { CREATE_FAILED_MARKER } from '../lib/handler-contract';
+import { handler } from '../lambda';
+import {
+  createEvent, deleteEvent, fullProps, HOOK_ARN, lambdaContext, minimalProps, OTHER_HOOK_ARN, Props, ROLE_ARN, updateEvent,
+} from './support/events';
+
+const iot = mockClient(IoTClient);
+const TEMPLATE_ARN = 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet';
+const fetchMock = jest.fn();
+const originalFetch = global.fetch;
+const logs: string[] = [];
+
+beforeAll(() => {
+  process.env.SETTINGS_RETRY_BASE_DELAY_MS = '1';
+  process.env.SETTINGS_RETRY_MAX_DELAY_MS = '5';
+  process.env.SETTINGS_ROLE_PROPAGATION_MS = '50';
+  process.env.SETTINGS_RESPONSE_RESERVE_MS = '1000';
+  global.fetch = fetchMock as unknown as typeof fetch;
+});
+
+afterAll(() => {
+  for (const name of ['SETTINGS_RETRY_BASE_DELAY_MS', 'SETTINGS_RETRY_MAX_DELAY_MS', 'SETTINGS_ROLE_PROPAGATION_MS', 'SETTINGS_RESPONSE_RESERVE_MS']) {
+    delete process.env[name];
+  }
+  global.fetch = originalFetch;
+});
+
+beforeEach(() => {
+  iot.reset();
+  fetchMock.mockReset();
+  fetchMock.mockResolvedValue({ ok: true, status: 200 });
+  logs.length = 0;
+  jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => { logs.push(args.join(' ')); });
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+function template(overrides: Record<string, unknown> = {}) {
+  return {
+    templateName: 'sensor-fleet',
+    templateArn: TEMPLATE_ARN,
+    type: 'FLEET_PROVISIONING',
+    enabled: false,
+    $metadata: {},
+    ...overrides,
+  };
+}
+
+function describeReturns(overrides: Record<string, unknown> = {}) {
+  iot.on(DescribeProvisioningTemplateCommand).resolves(template(overrides) as never);
+}
+
+function notFound() {
+  return new ResourceNotFoundException({ message: 'The template sensor-fleet does not exist', $metadata: { httpStatusCode: 404 } });
+}
+
+/** Run the handler and return what it sent to CloudFormation. */
+async function run(event: CloudFormationCustomResourceEvent) {
+  await handler(event, lambdaContext());
+  expect(fetchMock).toHaveBeenCalledTimes(1);
+  const [url, init] = fetchMock.mock.calls[0];
+  expect(url).toBe(event.ResponseURL);
+  expect(init.method).toBe('PUT');
+  return JSON.parse(init.body);
+}
+
+describe('Create', () => {
+  test('describes, then one update with exactly the fields given', async () => {
+    describeReturns();
+    const response = await run(createEvent(fullProps()));
+    expect(iot).toHaveReceivedCommandTimes(DescribeProvisioningTemplateCommand, 1);
+    expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'sensor-fleet' });
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand)[0].args[0].input).toEqual({
+      templateName: 'sensor-fleet',
+      description: 'Sensors',
+      enabled: true,
+      defaultVersionId: 2,
+      provisioningRoleArn: ROLE_ARN,
+      preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' },
+    });
+    expect(response).toEqual({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'sensor-fleet',
+      StackId: expect.any(String),
+      RequestId: expect.any(String),
+      LogicalResourceId: 'Settings',
+      Data: { TemplateArn: TEMPLATE_ARN },
+    });
+  });
+
+  test('a missing template fails with its name, changing nothing', async () => {
+    iot.on(DescribeProvisioningTemplateCommand).rejects(notFound());
+    const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/Provisioning template "sensor-fleet" does not exist/);
+    expect(response.PhysicalResourceId).toBe(CREATE_FAILED_MARKER);
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
+  });
+
+  test('a hook on a JITP template fails before anything is changed', async () => {
+    describeReturns({ type: 'JITP' });
+    const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/"sensor-fleet" is of type JITP; only FLEET_PROVISIONING templates accept a pre-provisioning hook/);
+    expect(response.PhysicalResourceId).toBe(CREATE_FAILED_MARKER);
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
+  });
+
+  test('a JITP template without a hook is updated', async () => {
+    describeReturns({ type: 'JITP' });
+    const response = await run(createEvent(fullProps({ PreProvisioningHook: undefined })));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand)[0].args[0].input.preProvisioningHook).toBeUndefined();
+  });
+
+  test('nothing to set: no write at all', async () => {
+    describeReturns();
+    const response = await run(createEvent(minimalProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(response.Data).toEqual({ TemplateArn: TEMPLATE_ARN });
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
+  });
+
+  test('an IoT error reaches CloudFormation with its name, message and the template', async () => {
+    describeReturns();
+    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({
+      message: 'The default version 9 does not exist', $metadata: { httpStatusCode: 400 },
+    }));
+    const response = await run(createEvent(fullProps({ DefaultVersionId: '9' })));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toBe('UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: The default version 9 does not exist');
+    // Refused by IoT: nothing changed, so the rollback's Delete must not touch the template.
+    expect(response.PhysicalResourceId).toBe(CREATE_FAILED_MARKER);
+  });
+
+  test('a write whose outcome is unknown keeps the template name, so the Delete can clean up', async () => {
+    process.env.SETTINGS_SDK_MAX_ATTEMPTS = '1';
+    describeReturns();
+    iot.on(UpdateProvisioningTemplateCommand).rejects(new InternalFailureException({ message: 'boom', $metadata: { httpStatusCode: 500 } }));
+    const event = createEvent(fullProps());
+    const response = await handler(event, lambdaContext(1_050)).then(() => JSON.parse(fetchMock.mock.calls[0][1].body));
+    delete process.env.SETTINGS_SDK_MAX_ATTEMPTS;
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed.*InternalFailureException: boom/);
+    expect(response.PhysicalResourceId).toBe('sensor-fleet');
+  });
+
+  test.each([
+    [{ Enabled: 'yes' }, /Enabled must be "true" or "false"; got "yes"/],
+    [{ DefaultVersionId: '0' }, /DefaultVersionId must be a positive whole number; got "0"/],
+    [{ DefaultVersionId: 'two' }, /DefaultVersionId must be a positive whole number; got "two"/],
+  ])('a property that resolved to a bad value at deploy time fails clearly (%j)', async (overrides, reason) => {
+    describeReturns();
+    const response = await run(createEvent(fullProps(overrides as Partial<Props>)));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(reason);
+    expect(response.PhysicalResourceId).toBe(CREATE_FAILED_MARKER);
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
+  });
+
+  test('the template name in the event, not only the response, is what gets updated', async () => {
+    describeReturns({ templateName: 'other', templateArn: 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/other' });
+    const response = await run(createEvent(minimalProps({ TemplateName: 'other', Enabled: 'false' })));
+    expect(iot).toHaveReceivedCommandWith(UpdateProvisioningTemplateCommand, { templateName: 'other', enabled: false });
+    expect(response.PhysicalResourceId).toBe('other');
+  });
+});
+
+describe('Update', () => {
+  const old = minimalProps();
+
+  test.each([
+    ['description', { Description: 'New' }, { description: 'New' }],
+    ['enabled', { Enabled: 'false' }, { enabled: false }],
+    ['defaultVersionId', { DefaultVersionId: '3' }, { defaultVersionId: 3 }],
+    ['provisioning role', { ProvisioningRoleArn: ROLE_ARN }, { provisioningRoleArn: ROLE_ARN }],
+    ['hook', { PreProvisioningHook: { TargetArn: HOOK_ARN, PayloadVersion: '2020-04-01' } }, { preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } }],
+  ])('sets %s, and only what is given', async (_field, change, expected) => {
+    describeReturns();
+    const response = await run(updateEvent('sensor-fleet', minimalProps(change as Partial<Props>), old));
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'sensor-fleet', Data: { TemplateArn: TEMPLATE_ARN } });
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([{ templateName: 'sensor-fleet', ...expected }]);
+  });
+
+  test('a hook gone from the props is removed when it is still ours, in the same single write', async () => {
+    describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
+    const response = await run(updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined }), fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([{
+      templateName: 'sensor-fleet',
+      description: 'Sensors',
+      enabled: true,
+      defaultVersionId: 2,
+      provisioningRoleArn: ROLE_ARN,
+      removePreProvisioningHook: true,
+    }]);
+  });
+
+  test('a hook gone from the props is left alone when someone else replaced it', async () => {
+    describeReturns({ preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' } });
+    const response = await run(updateEvent('sensor-fleet', minimalProps(), fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
+    expect(logs.join('\n')).toMatch(/another hook now; left alone/);
+  });
+
+  test('a renamed template gets a new physical id and the full desired state; the old one is left for the Delete', async () => {
+    describeReturns({ templateName: 'gateway-fleet', templateArn: 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/gateway-fleet' });
+    const response = await run(updateEvent('sensor-fleet', fullProps({ TemplateName: 'gateway-fleet', PreProvisioningHook: undefined }), fullProps()));
+    expect(response.PhysicalResourceId).toBe('gateway-fleet');
+    expect(iot).toHaveReceivedCommandTimes(DescribeProvisioningTemplateCommand, 1);
+    expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'gateway-fleet' });
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([{
+      templateName: 'gateway-fleet', description: 'Sensors', enabled: true, defaultVersionId: 2, provisioningRoleArn: ROLE_ARN,
+    }]);
+  });
+
+  test('a failed Update keeps the physical id', async () => {
+    iot.on(DescribeProvisioningTemplateCommand).rejects(notFound());
+    const response = await run(updateEvent('sensor-fleet', fullProps({ TemplateName: 'gone' }), fullProps()));
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(response.Reason).toMatch(/"gone" does not exist/);
+  });
+
+  test('ConflictingResourceUpdateException is retried until the write goes through', async () => {
+    describeReturns();
+    iot.on(UpdateProvisioningTemplateCommand)
+      .rejectsOnce(new ConflictingResourceUpdateException({ message: 'busy', $metadata: { httpStatusCode: 409 } }))
+      .rejectsOnce(new ConflictingResourceUpdateException({ message: 'busy', $metadata: { httpStatusCode: 409 } }))
+      .resolves({});
+    const response = await run(updateEvent('sensor-fleet', fullProps(), old));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 3);
+  });
+
+  test('a role IoT cannot assume yet is retried for a bounded time, then fails naming the role problem', async () => {
+    describeReturns();
+    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({
+      message: `The provisioning role ${ROLE_ARN} cannot be assumed by AWS IoT`, $metadata: { httpStatusCode: 400 },
+    }));
+    const response = await run(updateEvent('sensor-fleet', fullProps(), old));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/failed after \d+ attempts .*AWS IoT cannot assume the provisioning role.*arn:aws:iam::111122223333:role\/provisioning/);
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).length).toBeGreaterThan(1);
+  });
+
+  test('other InvalidRequestExceptions are not retried', async () => {
+    describeReturns();
+    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({ message: 'bad version', $metadata: { httpStatusCode: 400 } }));
+    const response = await run(updateEvent('sensor-fleet', fullProps(), old));
+    expect(response.Status).toBe('FAILED');
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
+  });
+});
+
+describe('Delete', () => {
+  test('removes our hook from the template', async () => {
+    describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
+    const response = await run(deleteEvent('sensor-fleet', fullProps()));
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'sensor-fleet' });
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
+      { templateName: 'sensor-fleet', removePreProvisioningHook: true },
+    ]);
+  });
+
+  test('leaves someone else\'s hook alone, and says so', async () => {
+    describeReturns({ preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' } });
+    const response = await run(deleteEvent('sensor-fleet', fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
+    expect(logs.join('\n')).toMatch(/hook that this resource did not set; left alone.*someone-elses-hook/);
+  });
+
+  test('a template that no longer exists is success', async () => {
+    iot.on(DescribeProvisioningTemplateCommand).rejects(notFound());
+    const response = await run(deleteEvent('sensor-fleet', fullProps()));
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'sensor-fleet' });
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
+  });
+
+  test('after a failed Create: success without calling IoT', async () => {
+    const response = await run(deleteEvent(CREATE_FAILED_MARKER, fullProps()));
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(iot.calls()).toHaveLength(0);
+  });
+
+  test('RETAIN: no IoT call at all', async () => {
+    const response = await run(deleteEvent('sensor-fleet', fullProps({ RemovalPolicy: 'retain' })));
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'sensor-fleet' });
+    expect(iot.calls()).toHaveLength(0);
+  });
+
+  test('no hook managed: nothing to remove, no IoT call', async () => {
+    const response = await run(deleteEvent('sensor-fleet', minimalProps({ Enabled: 'true' })));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot.calls()).toHaveLength(0);
+  });
+
+  test('uses the physical id, not the properties, to find the template', async () => {
+    describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
+    await run(deleteEvent('old-name', fullProps()));
+    expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'old-name' });
+    expect(iot).toHaveReceivedCommandWith(UpdateProvisioningTemplateCommand, { templateName: 'old-name', removePreProvisioningHook: true });
+  });
+
+  test('an IoT error fails the Delete with the template name, keeping the physical id', async () => {
+    describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
+    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({ message: 'nope', $metadata: { httpStatusCode: 400 } }));
+    const response = await run(deleteEvent('sensor-fleet', fullProps()));
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(response.Reason).toBe('UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope');
+  });
+});
+
+describe('answering CloudFormation', () => {
+  test('a failed response PUT is retried', async () => {
+    describeReturns();
+    fetchMock.mockReset();
+    fetchMock
+      .mockResolvedValueOnce({ ok: false, status: 500 })
+      .mockRejectedValueOnce(new Error('ECONNRESET'))
+      .mockResolvedValue({ ok: true, status: 200 });
+    await handler(createEvent(minimalProps()), lambdaContext());
+    expect(fetchMock).toHaveBeenCalledTimes(3);
+    expect(JSON.parse(fetchMock.mock.calls[2][1].body).Status).toBe('SUCCESS');
+  });
+
+  test('gives up on the response after the configured attempts, without throwing', async () => {
+    process.env.SETTINGS_RESPONSE_ATTEMPTS = '2';
+    describeReturns();
+    fetchMock.mockReset();
+    fetchMock.mockResolvedValue({ ok: false, status: 403 });
+    await expect(handler(createEvent(minimalProps()), lambdaContext())).resolves.toBeUndefined();
+    delete process.env.SETTINGS_RESPONSE_ATTEMPTS;
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(logs.join('\n')).toMatch(/could not answer CloudFormation/);
+  });
+
+  test('the pre-signed response URL is never logged', async () => {
+    describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
+    const event = createEvent(fullProps());
+    await handler(event, lambdaContext());
+    await handler(deleteEvent('sensor-fleet', fullProps()), lambdaContext());
+    const output = logs.join('\n');
+    expect(output).toMatch(/sensor-fleet/);
+    expect(output).not.toContain('X-Amz-Signature');
+    expect(output).not.toContain(event.ResponseURL);
+  });
+
+  test('an unexpected error still answers FAILED with the template name', async () => {
+    iot.on(DescribeProvisioningTemplateCommand).callsFake(() => { throw new TypeError('unexpected'); });
+    const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/sensor-fleet/);
+    expect(response.Reason).toMatch(/TypeError: unexpected/);
+  });
+});
