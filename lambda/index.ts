@@ -66,7 +66,12 @@ function iotClient(config: HandlerConfig): IoTClient {
       key,
       client: new IoTClient({
         maxAttempts: config.sdkMaxAttempts,
-        requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: Math.min(config.requestTimeoutMs, 5_000) },
+        // throwOnRequestTimeout: recent SDKs only log a warning when requestTimeout passes and keep waiting.
+        requestHandler: {
+          requestTimeout: config.requestTimeoutMs,
+          connectionTimeout: Math.min(config.requestTimeoutMs, 5_000),
+          throwOnRequestTimeout: true,
+        },
       }),
     };
   }
@@ -92,6 +97,12 @@ class Invocation {
   private readonly client: IoTClient;
   private readonly abort = new AbortController();
   private readonly timer: NodeJS.Timeout;
+  /** The last error of one HTTP attempt of the current call (the SDK retries inside a call); aborts aside. */
+  private lastAttemptError: unknown;
+  /** Whether an UpdateProvisioningTemplate attempt may have reached IoT and been applied. */
+  private writeMayHaveLanded = false;
+  /** HTTP attempts of the current call, the SDK's own retries included. */
+  private attemptsSeen = 0;
 
   constructor(private readonly config: HandlerConfig, private readonly deadline: number) {
     this.client = iotClient(config);
@@ -136,7 +147,7 @@ class Invocation {
       }
     }
     if (Object.keys(input).length > 1) {
-      await this.update(input);
+      await this.update(input, input.provisioningRoleArn ?? current.provisioningRoleArn);
     }
     return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
   }
@@ -170,21 +181,53 @@ class Invocation {
 
   /** The template, or undefined when it does not exist. */
   private async describe(templateName: string): Promise<Describe | undefined> {
-    try {
-      return await this.withRetries(templateName, 'DescribeProvisioningTemplate',
-        () => this.client.send(new DescribeProvisioningTemplateCommand({ templateName }), { abortSignal: this.abort.signal }));
-    } catch (e) {
-      if (errorName(e) === 'ResourceNotFoundException') {
-        return undefined;
+    return this.withRetries(templateName, 'DescribeProvisioningTemplate', async () => {
+      try {
+        return await this.client.send(this.observe(new DescribeProvisioningTemplateCommand({ templateName }), false),
+          { abortSignal: this.abort.signal });
+      } catch (e) {
+        // Caught inside the retried call: what withRetries gives up on, it wraps in a SettingsError.
+        if (errorName(e) === 'ResourceNotFoundException') {
+          return undefined;
+        }
+        throw e;
       }
-      throw e;
-    }
+    });
   }
 
-  private async update(input: UpdateProvisioningTemplateCommandInput): Promise<void> {
+  /** `roleArn`: the provisioning role the template will have, named if IoT cannot assume it. */
+  private async update(input: UpdateProvisioningTemplateCommandInput, roleArn?: string): Promise<void> {
     log('UpdateProvisioningTemplate', { ...input });
     await this.withRetries(input.templateName!, 'UpdateProvisioningTemplate',
-      () => this.client.send(new UpdateProvisioningTemplateCommand(input), { abortSignal: this.abort.signal }));
+      () => this.client.send(this.observe(new UpdateProvisioningTemplateCommand(input), true), { abortSignal: this.abort.signal }),
+      roleArn);
+  }
+
+  /**
+   * See every HTTP attempt of `command`, the SDK's own retries included:
+   * keep its error, and for a write, note whether it may have been applied
+   * (no answer, or a 5xx). Runs per attempt, inside the SDK's retry loop.
+   */
+  private observe<C extends DescribeProvisioningTemplateCommand | UpdateProvisioningTemplateCommand>(command: C, write: boolean): C {
+    const stack = command.middlewareStack as unknown as {
+      add(middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
+        options: { step: 'deserialize'; priority: 'high'; name: string }): void;
+    };
+    stack.add((next) => async (args) => {
+      this.attemptsSeen++;
+      try {
+        return await next(args);
+      } catch (e) {
+        if (errorName(e) !== 'AbortError') {
+          this.lastAttemptError = e;
+        }
+        if (write && mayHaveLanded(e)) {
+          this.writeMayHaveLanded = true;
+        }
+        throw e;
+      }
+    }, { step: 'deserialize', priority: 'high', name: 'settingsObserveAttempt' });
+    return command;
   }
 
   /**
@@ -193,23 +236,40 @@ class Invocation {
    * gave up on and what it never retries: ConflictingResourceUpdateException,
    * and (for `rolePropagationMs`) a role IoT cannot assume yet.
    */
-  private async withRetries<T>(templateName: string, operation: string, call: () => Promise<T>): Promise<T> {
+  private async withRetries<T>(templateName: string, operation: string, call: () => Promise<T>, roleArn?: string): Promise<T> {
     const started = Date.now();
+    this.lastAttemptError = undefined;
+    this.attemptsSeen = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         return await call();
       } catch (e) {
         const elapsed = Date.now() - started;
-        const retry = this.abort.signal.aborted ? false : retryable(e, elapsed, this.config);
+        const aborted = this.abort.signal.aborted;
+        const retry = aborted ? false : retryable(e, elapsed, this.config);
         const delay = backoff(attempt, this.config);
-        if (!retry || Date.now() + delay >= this.deadline) {
-          throw new SettingsError(failureMessage(templateName, operation, e, attempt, elapsed, this.abort.signal.aborted),
-            !isAmbiguous(e, operation));
+        const outOfTime = aborted || (retry && Date.now() + delay >= this.deadline);
+        if (!retry || outOfTime) {
+          // The deadline's abort cuts the SDK off mid-call: report the last error IoT gave, not the abort.
+          const reported = aborted && this.lastAttemptError !== undefined ? this.lastAttemptError : e;
+          const attempts = Math.max(attempt, this.attemptsSeen);
+          throw new SettingsError(failureMessage(templateName, operation, reported, attempts, elapsed, outOfTime, roleArn),
+            !this.writeMayHaveChanged(e, operation));
         }
         log('retrying', { templateName, operation, attempt, error: errorName(e), delayMs: delay });
         await sleep(delay);
       }
     }
+  }
+
+  /**
+   * Whether the failed call may have changed the template. The attempts seen
+   * on the wire tell (an abort while the SDK waits between attempts sent
+   * nothing); without any seen, the final error does.
+   */
+  private writeMayHaveChanged(e: unknown, operation: string): boolean {
+    if (operation !== 'UpdateProvisioningTemplate') return false;
+    return this.writeMayHaveLanded || (errorName(e) !== 'AbortError' && mayHaveLanded(e));
   }
 }
 
@@ -267,12 +327,29 @@ function retryable(e: unknown, elapsedMs: number, config: HandlerConfig): boolea
     return true;
   }
   // No HTTP answer at all: connection refused or reset, request timed out.
-  return status === undefined && name !== 'SettingsError';
+  return status === undefined && isNetworkError(e);
 }
 
-/** A write whose outcome is unknown: IoT may have applied it. */
-function isAmbiguous(e: unknown, operation: string): boolean {
-  if (operation !== 'UpdateProvisioningTemplate') return false;
+const NETWORK_ERROR_CODES = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+
+/**
+ * An error of the network, not of the handler: the SDK puts $metadata on
+ * what it sent (after its own retries), names its timeouts TimeoutError, and
+ * Node gives socket errors a code. Anything else (a TypeError, say) is a bug,
+ * and retrying it only delays the FAILED answer.
+ */
+function isNetworkError(e: unknown): boolean {
+  const err = e as { $metadata?: unknown; name?: string; code?: string } | undefined;
+  return err?.$metadata !== undefined || err?.name === 'TimeoutError' || NETWORK_ERROR_CODES.includes(err?.code ?? '');
+}
+
+/**
+ * Whether a failed write attempt may have been applied by IoT: no HTTP
+ * answer (timeout, reset, abort mid-request), or a 5xx. A refused
+ * connection sent nothing.
+ */
+function mayHaveLanded(e: unknown): boolean {
+  if ((e as { code?: string } | undefined)?.code === 'ECONNREFUSED') return false;
   const status = httpStatus(e);
   return status === undefined || status >= 500;
 }
@@ -282,15 +359,20 @@ function backoff(attempt: number, config: HandlerConfig): number {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-function failureMessage(templateName: string, operation: string, e: unknown, attempts: number, elapsedMs: number, timedOut: boolean): string {
+function failureMessage(templateName: string, operation: string, e: unknown, attempts: number, elapsedMs: number, timedOut: boolean, roleArn?: string): string {
   const cause = `${errorName(e)}: ${errorMessage(e)}`;
   const tries = attempts > 1 ? ` after ${attempts} attempts over ${Math.round(elapsedMs / 1000)}s` : '';
   const prefix = `${operation} on provisioning template "${templateName}" failed${tries}`;
+  if (errorName(e) === 'InvalidRequestException' && ROLE_NOT_ASSUMABLE.test(errorMessage(e))) {
+    const role = roleArn ? ` ${roleArn}` : '';
+    const end = timedOut ? ' Gave up before the handler\'s timeout.' : '';
+    return `${prefix}: AWS IoT cannot assume the provisioning role${role} (an IAM role needs a trust policy for iot.amazonaws.com, and a new role can take a minute to propagate). ${cause}${end}`;
+  }
+  if (timedOut && errorName(e) === 'AbortError') {
+    return `${prefix}: gave up before the handler's timeout, with no answer from AWS IoT in time.`;
+  }
   if (timedOut) {
     return `${prefix}: gave up before the handler's timeout (last error ${cause}).`;
-  }
-  if (errorName(e) === 'InvalidRequestException' && ROLE_NOT_ASSUMABLE.test(errorMessage(e))) {
-    return `${prefix}: AWS IoT cannot assume the provisioning role (an IAM role needs a trust policy for iot.amazonaws.com, and a new role can take a minute to propagate). ${cause}`;
   }
   return `${prefix}: ${cause}`;
 }

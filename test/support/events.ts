@@ -9,9 +9,11 @@ import type {
   CloudFormationCustomResourceUpdateEvent,
   Context,
 } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
 import { RESOURCE_TYPE, SettingsProperties } from '../../lib/handler-contract';
 
 export const SERVICE_TOKEN = 'arn:aws:lambda:eu-west-1:111122223333:function:settings-handler';
+export const STACK_ID = 'arn:aws:cloudformation:eu-west-1:111122223333:stack/test/5b7c6a10-0000-4000-8000-000000000000';
 export const HOOK_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:hook';
 export const OTHER_HOOK_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:someone-elses-hook';
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/provisioning';
@@ -39,16 +41,17 @@ export function minimalProps(overrides: Partial<Props> = {}): Props {
   return { TemplateName: 'sensor-fleet', RemovalPolicy: 'destroy', ...overrides };
 }
 
-let requestCounter = 0;
+/** A fixed URL, or one made from the event's RequestId (so a fake server can tell answers apart). */
+export type ResponseUrl = string | ((requestId: string) => string);
 
-function common(responseUrl: string) {
-  requestCounter += 1;
+function common(responseUrl: ResponseUrl, logicalId: string) {
+  const RequestId = randomUUID();
   return {
     ServiceToken: SERVICE_TOKEN,
-    ResponseURL: responseUrl,
-    StackId: 'arn:aws:cloudformation:eu-west-1:111122223333:stack/test/1',
-    RequestId: `request-${requestCounter}`,
-    LogicalResourceId: 'Settings',
+    ResponseURL: typeof responseUrl === 'string' ? responseUrl : responseUrl(RequestId),
+    StackId: STACK_ID,
+    RequestId,
+    LogicalResourceId: logicalId,
     ResourceType: RESOURCE_TYPE,
   };
 }
@@ -57,13 +60,19 @@ function withToken(props: Props) {
   return { ServiceToken: SERVICE_TOKEN, ...props } as unknown as CloudFormationCustomResourceCreateEvent['ResourceProperties'];
 }
 
-export function createEvent(props: Props, responseUrl = DEFAULT_RESPONSE_URL): CloudFormationCustomResourceCreateEvent {
-  return { ...common(responseUrl), RequestType: 'Create', ResourceProperties: withToken(props) };
+export function createEvent(props: Props, responseUrl: ResponseUrl = DEFAULT_RESPONSE_URL, logicalId = 'Settings'): CloudFormationCustomResourceCreateEvent {
+  return { ...common(responseUrl, logicalId), RequestType: 'Create', ResourceProperties: withToken(props) };
 }
 
-export function updateEvent(physicalId: string, props: Props, oldProps: Props, responseUrl = DEFAULT_RESPONSE_URL): CloudFormationCustomResourceUpdateEvent {
+export function updateEvent(
+  physicalId: string,
+  props: Props,
+  oldProps: Props,
+  responseUrl: ResponseUrl = DEFAULT_RESPONSE_URL,
+  logicalId = 'Settings',
+): CloudFormationCustomResourceUpdateEvent {
   return {
-    ...common(responseUrl),
+    ...common(responseUrl, logicalId),
     RequestType: 'Update',
     PhysicalResourceId: physicalId,
     ResourceProperties: withToken(props),
@@ -71,14 +80,33 @@ export function updateEvent(physicalId: string, props: Props, oldProps: Props, r
   };
 }
 
-export function deleteEvent(physicalId: string, props: Props, responseUrl = DEFAULT_RESPONSE_URL): CloudFormationCustomResourceDeleteEvent {
-  return { ...common(responseUrl), RequestType: 'Delete', PhysicalResourceId: physicalId, ResourceProperties: withToken(props) };
+export function deleteEvent(
+  physicalId: string,
+  props: Props,
+  responseUrl: ResponseUrl = DEFAULT_RESPONSE_URL,
+  logicalId = 'Settings',
+): CloudFormationCustomResourceDeleteEvent {
+  return { ...common(responseUrl, logicalId), RequestType: 'Delete', PhysicalResourceId: physicalId, ResourceProperties: withToken(props) };
 }
 
 /** A Lambda context whose remaining time counts down from `timeoutMs`. */
 export function lambdaContext(timeoutMs = 180_000): Context {
-  const start = Date.now();
+  const deadline = Date.now() + timeoutMs;
+  const fail = () => {
+    throw new Error('callback-style completion is not used by this handler');
+  };
   return {
-    getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - start)),
-  } as Context;
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'settings-handler',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: SERVICE_TOKEN,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/settings-handler',
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: fail,
+    fail,
+    succeed: fail,
+  };
 }

@@ -1,0 +1,384 @@
+/**
+ * CloudFormation's lifecycle of Custom::IoTProvisioningTemplateSettings,
+ * replayed over the wire against the BUNDLED handler (issues 2 and 3):
+ * Create -> Update -> Delete, rollbacks, replacement, redelivery, Deletes
+ * after failures, and many resources created at once against a throttling
+ * endpoint. Each test asserts the fake IoT's template state.
+ */
+import { HANDLER_TIMEOUT } from '../lib/provider';
+import {
+  CREATE_FAILED_MARKER,
+  WireHarness,
+  asked,
+  expectAtMostTwoCalls,
+  expectFailed,
+  expectOneReadThenOneWrite,
+  expectSuccess,
+  forTemplate,
+  freshBundledHandler,
+  settings,
+  withEnv,
+} from './support/cfn';
+import { Hook, faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
+import type { SettingsProperties } from '../lib/handler-contract';
+
+const h = WireHarness.install();
+
+const NAME = 'FleetTemplate';
+const HOOK_A = { TargetArn: functionArn('HookA'), PayloadVersion: '2020-04-01' };
+const HOOK_B = { TargetArn: functionArn('HookB'), PayloadVersion: '2020-04-01' };
+const THEIR_HOOK: Hook = { targetArn: functionArn('SomeoneElsesHook'), payloadVersion: '2020-04-01' };
+
+function seed(name = NAME): TemplateState {
+  return h.iot.putTemplate(name, {
+    description: 'as it was',
+    enabled: false,
+    defaultVersionId: 1,
+    versionIds: [1, 2, 3],
+    provisioningRoleArn: roleArn('OriginalProvisioningRole'),
+  });
+}
+
+function withoutHook(state: TemplateState): TemplateState {
+  const { preProvisioningHook: _hook, ...rest } = state;
+  return rest;
+}
+
+describe('Create -> Update -> Delete', () => {
+  test('every field one at a time, then all at once, then the hook removed, then Delete', async () => {
+    const original = seed();
+
+    // Nothing managed yet: one read, no write.
+    let props = settings({ TemplateName: NAME });
+    const created = await h.create(props);
+    expectSuccess(created, NAME);
+    expect(created.response!.Data).toEqual({ TemplateArn: original.templateArn });
+    expect(created.iotRequests.map((r) => r.method)).toEqual(['GET']);
+    expect(h.iot.template(NAME)).toEqual(original);
+
+    let expected = original;
+    const steps: Array<[string, Partial<SettingsProperties>]> = [
+      ['description', { Description: 'one' }],
+      ['enabled', { Enabled: 'true' }],
+      ['default version', { DefaultVersionId: '3' }],
+      ['provisioning role', { ProvisioningRoleArn: roleArn('SecondRole') }],
+      ['hook', { PreProvisioningHook: HOOK_A }],
+      [
+        'all at once',
+        {
+          Description: 'all at once',
+          Enabled: 'false',
+          DefaultVersionId: '2',
+          ProvisioningRoleArn: roleArn('ThirdRole'),
+          PreProvisioningHook: HOOK_B,
+        },
+      ],
+    ];
+    for (const [label, change] of steps) {
+      const next = { ...props, ...change };
+      const updated = await h.update(NAME, next, props);
+      expectSuccess(updated, NAME);
+      expectAtMostTwoCalls(updated.iotRequests);
+      expected = asked(expected, next);
+      expect({ label, state: h.iot.template(NAME) }).toEqual({ label, state: expected });
+      props = next;
+    }
+    expect(h.iot.template(NAME)).toMatchObject({
+      description: 'all at once',
+      enabled: false,
+      defaultVersionId: 2,
+      provisioningRoleArn: roleArn('ThirdRole'),
+      preProvisioningHook: { targetArn: HOOK_B.TargetArn, payloadVersion: HOOK_B.PayloadVersion },
+    });
+
+    // The hook taken out of the props: removed in the same single write as the rest.
+    const { PreProvisioningHook: _hook, ...noHook } = props;
+    const unhooked = await h.update(NAME, noHook, props);
+    expectSuccess(unhooked, NAME);
+    expectAtMostTwoCalls(unhooked.iotRequests);
+    expect(unhooked.iotRequests.at(-1)!.body).toMatchObject({
+      removePreProvisioningHook: true,
+      description: 'all at once',
+    });
+    expected = withoutHook(expected);
+    expect(h.iot.template(NAME)).toEqual(expected);
+
+    // And put back, then the resource deleted: only our hook goes, the other settings stay.
+    const rehooked = await h.update(NAME, props, noHook);
+    expectSuccess(rehooked, NAME);
+    const deleted = await h.delete(NAME, props);
+    expectSuccess(deleted, NAME);
+    expectAtMostTwoCalls(deleted.iotRequests);
+    expect(deleted.iotRequests.at(-1)!.body).toEqual({ removePreProvisioningHook: true });
+    expect(h.iot.template(NAME)).toEqual(expected);
+  });
+
+  test('Delete with RemovalPolicy retain: no call to IoT, the hook stays', async () => {
+    seed();
+    const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A, RemovalPolicy: 'retain' });
+    expectSuccess(await h.create(props), NAME);
+    const before = h.iot.template(NAME);
+
+    const deleted = await h.delete(NAME, props);
+
+    expectSuccess(deleted, NAME);
+    expect(deleted.iotRequests).toHaveLength(0);
+    expect(h.iot.template(NAME)).toEqual(before);
+  });
+});
+
+describe('Update rollback: A -> B succeeds, then CloudFormation rolls back with B -> A', () => {
+  const common = { TemplateName: NAME };
+  const A = {
+    ...common,
+    Description: 'A',
+    Enabled: 'true',
+    DefaultVersionId: '2',
+    ProvisioningRoleArn: roleArn('RoleA'),
+  };
+  const B = {
+    ...common,
+    Description: 'B',
+    Enabled: 'false',
+    DefaultVersionId: '3',
+    ProvisioningRoleArn: roleArn('RoleB'),
+  };
+
+  test.each<[string, SettingsProperties, SettingsProperties]>([
+    ['A has a hook, B none: the hook is restored', settings({ ...A, PreProvisioningHook: HOOK_A }), settings(B)],
+    ['A has no hook, B one: the hook is removed', settings(A), settings({ ...B, PreProvisioningHook: HOOK_B })],
+    [
+      "A and B have different hooks: A's is back",
+      settings({ ...A, PreProvisioningHook: HOOK_A }),
+      settings({ ...B, PreProvisioningHook: HOOK_B }),
+    ],
+  ])('%s; the template ends exactly in state A', async (_label, a, b) => {
+    seed();
+    expectSuccess(await h.create(a), NAME);
+    const stateA = h.iot.template(NAME)!;
+
+    const forward = await h.update(NAME, b, a);
+    expectSuccess(forward, NAME);
+    expect(h.iot.template(NAME)).not.toEqual(stateA);
+
+    const back = await h.update(NAME, a, b);
+    expectSuccess(back, NAME);
+    expectAtMostTwoCalls(back.iotRequests);
+    expect(h.iot.template(NAME)).toEqual(stateA);
+  });
+
+  test('A -> B fails (nothing written), then B -> A: the template is exactly in state A', async () => {
+    seed();
+    const a = settings(A);
+    const b = settings({ ...B, PreProvisioningHook: HOOK_B });
+    expectSuccess(await h.create(a), NAME);
+    const stateA = h.iot.template(NAME)!;
+
+    h.iot.inject({
+      method: 'PATCH',
+      status: 400,
+      errorType: 'InvalidRequestException',
+      message: 'The template body is invalid.',
+    });
+    const forward = await h.update(NAME, b, a);
+    expectFailed(forward, NAME);
+    expect(h.iot.template(NAME)).toEqual(stateA);
+
+    const back = await h.update(NAME, a, b);
+    expectSuccess(back, NAME);
+    expect(h.iot.template(NAME)).toEqual(stateA);
+  });
+});
+
+describe('replacement', () => {
+  test('renaming the template: the new one gets the settings, then the Delete of the old physical id removes our hook from the old one only', async () => {
+    const OLD = 'FleetTemplate-Old';
+    const NEW = 'FleetTemplate-New';
+    seed(OLD);
+    const newBefore = seed(NEW);
+    const oldProps = settings({ TemplateName: OLD, Description: 'managed', PreProvisioningHook: HOOK_A });
+    const newProps = settings({ TemplateName: NEW, Description: 'managed', PreProvisioningHook: HOOK_A });
+    expectSuccess(await h.create(oldProps), OLD);
+    const oldAfterCreate = h.iot.template(OLD)!;
+
+    const replaced = await h.update(OLD, newProps, oldProps);
+
+    // A new physical id tells CloudFormation the resource was replaced.
+    expectSuccess(replaced, NEW);
+    expect(replaced.response!.Data).toEqual({ TemplateArn: newBefore.templateArn });
+    expect(forTemplate(replaced.iotRequests, OLD)).toHaveLength(0);
+    expect(h.iot.template(NEW)).toEqual(asked(newBefore, newProps));
+    expect(h.iot.template(OLD)).toEqual(oldAfterCreate);
+
+    // CloudFormation then deletes the old resource, with its old properties.
+    const cleanup = await h.delete(OLD, oldProps);
+
+    expectSuccess(cleanup, OLD);
+    expect(forTemplate(cleanup.iotRequests, NEW)).toHaveLength(0);
+    expect(h.iot.template(OLD)).toEqual(withoutHook(oldAfterCreate));
+    expect(h.iot.template(NEW)).toEqual(asked(newBefore, newProps));
+  });
+});
+
+describe('redelivery: the same event twice gives the same result and no error', () => {
+  const v1 = settings({ TemplateName: NAME, Description: 'v1', PreProvisioningHook: HOOK_A });
+  const v2 = settings({ TemplateName: NAME, Description: 'v2' });
+
+  test('Create', async () => {
+    const before = seed();
+    const event = h.createEvent(v1);
+
+    const first = await h.send(event);
+    const second = await h.send(event);
+
+    expectSuccess(first, NAME);
+    expectSuccess(second, NAME);
+    expect(second.response).toEqual(first.response);
+    expectAtMostTwoCalls(second.iotRequests);
+    expect(h.iot.template(NAME)).toEqual(asked(before, v1));
+  });
+
+  test('Update (removing the hook)', async () => {
+    seed();
+    expectSuccess(await h.create(v1), NAME);
+    const event = h.updateEvent(NAME, v2, v1);
+
+    const first = await h.send(event);
+    const afterFirst = h.iot.template(NAME);
+    const second = await h.send(event);
+
+    expectSuccess(first, NAME);
+    expectSuccess(second, NAME);
+    expect(second.response).toEqual(first.response);
+    expectAtMostTwoCalls(second.iotRequests);
+    expect(h.iot.template(NAME)).toEqual(afterFirst);
+    expect(afterFirst).toMatchObject({ description: 'v2' });
+    expect(afterFirst!.preProvisioningHook).toBeUndefined();
+  });
+
+  test('Delete', async () => {
+    seed();
+    expectSuccess(await h.create(v1), NAME);
+    const event = h.deleteEvent(NAME, v1);
+
+    const first = await h.send(event);
+    const afterFirst = h.iot.template(NAME);
+    const second = await h.send(event);
+
+    expectSuccess(first, NAME);
+    expectSuccess(second, NAME);
+    expect(second.response).toEqual(first.response);
+    expect(second.iotRequests.map((r) => r.method)).toEqual(['GET']);
+    expect(h.iot.template(NAME)).toEqual(afterFirst);
+    expect(afterFirst!.preProvisioningHook).toBeUndefined();
+  });
+});
+
+describe('Deletes after failures and out-of-band changes', () => {
+  const props = settings({ TemplateName: NAME, Description: 'managed', Enabled: 'true', PreProvisioningHook: HOOK_A });
+
+  test('Delete after a Create that failed having changed nothing: no call to IoT', async () => {
+    const before = seed();
+    h.iot.inject({ method: 'PATCH', status: 400, errorType: 'InvalidRequestException', message: 'Invalid hook.' });
+    const created = await h.create(props);
+    expectFailed(created, CREATE_FAILED_MARKER);
+
+    const deleted = await h.delete(CREATE_FAILED_MARKER, props);
+
+    expectSuccess(deleted, CREATE_FAILED_MARKER);
+    expect(deleted.iotRequests).toHaveLength(0);
+    expect(h.iot.template(NAME)).toEqual(before);
+  });
+
+  test('Delete after a Create whose write landed but was never confirmed: our hook is removed', async () => {
+    const before = seed();
+    h.iot.injectAlways({ ...faults.internalFailure(), method: 'PATCH', applyFirst: true });
+    const created = await h.create(props, { timeoutMs: 3_000 });
+    expectFailed(created, NAME);
+    expect(h.iot.template(NAME)).toEqual(asked(before, props));
+    h.iot.clearFaults();
+
+    const deleted = await h.delete(NAME, props);
+
+    expectSuccess(deleted, NAME);
+    expect(h.iot.template(NAME)).toEqual(withoutHook(asked(before, props)));
+  }, 20_000);
+
+  test('Delete of a template deleted out of band: SUCCESS', async () => {
+    seed();
+    expectSuccess(await h.create(props), NAME);
+    h.iot.deleteTemplate(NAME);
+
+    const deleted = await h.delete(NAME, props);
+
+    expectSuccess(deleted, NAME);
+    expect(deleted.iotRequests.map((r) => `${r.method} ${r.status}`)).toEqual(['GET 404']);
+  });
+
+  test('Delete when someone else has replaced our hook: theirs stays', async () => {
+    seed();
+    expectSuccess(await h.create(props), NAME);
+    h.iot.modifyTemplate(NAME, { preProvisioningHook: THEIR_HOOK });
+    const before = h.iot.template(NAME);
+
+    const deleted = await h.delete(NAME, props);
+
+    expectSuccess(deleted, NAME);
+    expect(deleted.iotRequests.map((r) => r.method)).toEqual(['GET']);
+    expect(h.iot.template(NAME)).toEqual(before);
+  });
+
+  test('Update removing the hook when someone else has replaced it: theirs stays, the rest is applied', async () => {
+    seed();
+    expectSuccess(await h.create(props), NAME);
+    h.iot.modifyTemplate(NAME, { preProvisioningHook: THEIR_HOOK });
+    const { PreProvisioningHook: _hook, ...next } = { ...props, Description: 'changed' };
+
+    const updated = await h.update(NAME, next, props);
+
+    expectSuccess(updated, NAME);
+    expect(updated.iotRequests.at(-1)!.body).toEqual({ description: 'changed', enabled: true });
+    expect(h.iot.template(NAME)).toMatchObject({ description: 'changed', preProvisioningHook: THEIR_HOOK });
+  });
+});
+
+describe('many resources at once', () => {
+  test('50 Creates in parallel against an endpoint that throttles above 10 requests/s: all SUCCESS within the Lambda timeout', async () => {
+    const count = 50;
+    const names = Array.from({ length: count }, (_, i) => `Fleet-${String(i).padStart(2, '0')}`);
+    const befores = names.map((name) => seed(name));
+    h.iot.throttleAbove(10);
+    const props = names.map((name) =>
+      settings({ TemplateName: name, Description: 'managed', Enabled: 'true', PreProvisioningHook: HOOK_A }),
+    );
+
+    // The handler's production settings, and the real Lambda timeout; each
+    // event in its own sandbox (module instance), as Lambda scales out.
+    const production = Object.fromEntries(
+      Object.keys(process.env)
+        .filter((k) => k.startsWith('SETTINGS_'))
+        .map((k) => [k, undefined]),
+    );
+    const results = await withEnv(production, () =>
+      Promise.all(
+        props.map((p) =>
+          h.create(p, {
+            timeoutMs: HANDLER_TIMEOUT.toMilliseconds(),
+            handler: freshBundledHandler(),
+          }),
+        ),
+      ),
+    );
+
+    results.forEach((result, i) => {
+      expectSuccess(result, names[i]);
+      expect(h.iot.template(names[i])).toEqual(asked(befores[i], props[i]));
+      const requests = forTemplate(h.iot.requests, names[i]);
+      expectOneReadThenOneWrite(requests);
+      expect(requests.filter((r) => r.outcome === 'ok').map((r) => r.method)).toEqual(['GET', 'PATCH']);
+    });
+    // The endpoint did throttle, and never let more than 10 requests through in a second.
+    expect(h.iot.requests.filter((r) => r.outcome === 'throttled').length).toBeGreaterThan(0);
+    expect(h.iot.peakAcceptedPerSecond).toBeLessThanOrEqual(10);
+  }, 150_000);
+});

@@ -1,0 +1,658 @@
+/**
+ * Local stand-ins for the two services the handler talks to, over real HTTP
+ * on 127.0.0.1 (random ports):
+ *
+ * - FakeIot speaks the AWS IoT REST-JSON wire protocol for the two calls the
+ *   handler makes: DescribeProvisioningTemplate (GET) and
+ *   UpdateProvisioningTemplate (PATCH) on /provisioning-templates/{name}.
+ *   It keeps template state in memory, records every request, and can be
+ *   scripted to inject faults (errors, delays, dropped connections) and to
+ *   throttle above a request rate.
+ * - FakeCloudFormation receives the handler's response PUT (what
+ *   CloudFormation would read from the pre-signed S3 URL), records it, and can
+ *   be scripted to fail the PUT or to stop listening (connection refused).
+ *
+ * Errors follow what @aws-sdk/client-iot parses (AwsRestJsonProtocol): the
+ * error code from the `x-amzn-ErrorType` header (anything after ':' is
+ * dropped), the message from the JSON body's `message`.
+ */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export const REGION = 'eu-west-1';
+export const ACCOUNT = '123456789012';
+
+export type TemplateType = 'FLEET_PROVISIONING' | 'JITP';
+
+export interface Hook {
+  readonly targetArn: string;
+  readonly payloadVersion: string;
+}
+
+/** What the fake knows about one provisioning template. */
+export interface TemplateState {
+  readonly templateName: string;
+  readonly templateArn: string;
+  readonly type: TemplateType;
+  readonly enabled: boolean;
+  readonly description?: string;
+  readonly defaultVersionId: number;
+  /** Versions that exist; `defaultVersionId` must be one of them. */
+  readonly versionIds: readonly number[];
+  readonly provisioningRoleArn: string;
+  readonly preProvisioningHook?: Hook;
+}
+
+export interface TemplateSeed {
+  readonly type?: TemplateType;
+  readonly enabled?: boolean;
+  readonly description?: string;
+  readonly defaultVersionId?: number;
+  readonly versionIds?: readonly number[];
+  readonly provisioningRoleArn?: string;
+  readonly preProvisioningHook?: Hook;
+}
+
+export function templateArn(name: string): string {
+  return `arn:aws:iot:${REGION}:${ACCOUNT}:provisioningtemplate/${name}`;
+}
+
+export function roleArn(name: string): string {
+  return `arn:aws:iam::${ACCOUNT}:role/${name}`;
+}
+
+export function functionArn(name: string): string {
+  return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+}
+
+/**
+ * A scripted answer to one request, instead of the normal one.
+ * With neither `status` nor `drop`, the request is answered normally after `delayMs`.
+ */
+export interface Fault {
+  /** Only requests with this method take the fault; default: any. */
+  readonly method?: 'GET' | 'PATCH' | 'PUT';
+  /** HTTP status of the error answer. */
+  readonly status?: number;
+  /** `x-amzn-ErrorType`; without it, the error answer has no error code (e.g. a bare 429 or 500). */
+  readonly errorType?: string;
+  readonly message?: string;
+  /** Wait this long before answering (or dropping). */
+  readonly delayMs?: number;
+  /** Destroy the connection instead of answering. */
+  readonly drop?: boolean;
+  /** PATCH only: apply the write first, then take the fault (the client cannot know it landed). */
+  readonly applyFirst?: boolean;
+}
+
+/** Faults as AWS IoT sends them. */
+export const faults = {
+  throttling: (): Fault => ({ status: 400, errorType: 'ThrottlingException', message: 'Rate exceeded' }),
+  tooManyRequests: (): Fault => ({ status: 429, message: 'Too Many Requests' }),
+  conflict: (): Fault => ({
+    method: 'PATCH',
+    status: 409,
+    errorType: 'ConflictingResourceUpdateException',
+    message: 'A conflicting resource update is in progress.',
+  }),
+  roleNotAssumable: (): Fault => ({
+    method: 'PATCH',
+    status: 400,
+    errorType: 'InvalidRequestException',
+    message: 'The provisioning role cannot be assumed by AWS IoT.',
+  }),
+  internalFailure: (): Fault => ({
+    status: 500,
+    errorType: 'InternalFailureException',
+    message: 'An unexpected error has occurred.',
+  }),
+  serviceUnavailable: (): Fault => ({
+    status: 503,
+    errorType: 'ServiceUnavailableException',
+    message: 'Service unavailable.',
+  }),
+  dropConnection: (): Fault => ({ drop: true }),
+  slow: (delayMs: number): Fault => ({ delayMs }),
+};
+
+export type Outcome = 'ok' | 'error' | 'fault' | 'throttled' | 'dropped' | 'abandoned' | 'pending';
+
+/** One request the fake received. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly templateName?: string;
+  readonly body?: Record<string, unknown>;
+  readonly headers: http.IncomingHttpHeaders;
+  outcome: Outcome;
+  status?: number;
+  /** Whether this request changed the template state. */
+  applied: boolean;
+}
+
+interface QueuedFault {
+  readonly fault: Fault;
+  remaining: number;
+}
+
+/** Base of both fakes: a server on 127.0.0.1 that tracks its sockets and timers. */
+abstract class LocalServer {
+  protected server: http.Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly faultQueue: QueuedFault[] = [];
+  private persistentFault: Fault | undefined;
+  private boundPort = 0;
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Start listening: on a random port the first time, on the same port again after `close()`. */
+  async listen(): Promise<void> {
+    if (this.server) return;
+    const server = http.createServer((req, res) => this.receive(req, res));
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.boundPort, '127.0.0.1', () => resolve());
+    });
+    this.boundPort = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Stop listening and cut every connection: from now on, connections to the port are refused. */
+  async close(): Promise<void> {
+    this.clearTimers();
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    for (const socket of this.sockets) socket.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  get listening(): boolean {
+    return this.server !== undefined;
+  }
+
+  /** The next `times` matching requests take `fault`, after those already queued. */
+  inject(fault: Fault, times = 1): this {
+    this.faultQueue.push({ fault, remaining: times });
+    return this;
+  }
+
+  /** Every matching request takes `fault` (after the queue), until `clearFaults()`. */
+  injectAlways(fault: Fault): this {
+    this.persistentFault = fault;
+    return this;
+  }
+
+  clearFaults(): this {
+    this.faultQueue.length = 0;
+    this.persistentFault = undefined;
+    return this;
+  }
+
+  /** How many queued faults were not used. */
+  get pendingFaults(): number {
+    return this.faultQueue.reduce((sum, q) => sum + q.remaining, 0);
+  }
+
+  protected takeFault(method: string): Fault | undefined {
+    const queued = this.faultQueue.find(
+      (q) => q.remaining > 0 && (q.fault.method === undefined || q.fault.method === method),
+    );
+    if (queued) {
+      queued.remaining--;
+      if (queued.remaining === 0) this.faultQueue.splice(this.faultQueue.indexOf(queued), 1);
+      return queued.fault;
+    }
+    const always = this.persistentFault;
+    return always && (always.method === undefined || always.method === method) ? always : undefined;
+  }
+
+  protected later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  protected clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  protected abstract receive(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed || res.writableEnded) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    'x-amzn-requestid': randomUUID(),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, errorType: string | undefined, message: string): void {
+  // Real IoT appends a namespace after ':' to the error type; the SDK drops it.
+  const headers: Record<string, string> = errorType
+    ? { 'x-amzn-errortype': `${errorType}:http://internal.amazon.com/coral/com.amazonaws.iot/` }
+    : {};
+  sendJson(res, status, { message }, headers);
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const UPDATE_FIELDS = [
+  'description',
+  'enabled',
+  'defaultVersionId',
+  'provisioningRoleArn',
+  'preProvisioningHook',
+  'removePreProvisioningHook',
+];
+
+/** AWS IoT's provisioning template API, in memory. */
+export class FakeIot extends LocalServer {
+  readonly requests: RecordedRequest[] = [];
+  private readonly templates = new Map<string, TemplateState>();
+  private rateLimit: number | undefined;
+  private readonly accepted: number[] = [];
+
+  static async start(): Promise<FakeIot> {
+    const fake = new FakeIot();
+    await fake.listen();
+    return fake;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Forget templates, requests, faults and the rate limit. */
+  reset(): void {
+    this.clearTimers();
+    this.clearFaults();
+    this.templates.clear();
+    this.requests.length = 0;
+    this.accepted.length = 0;
+    this.rateLimit = undefined;
+  }
+
+  putTemplate(name: string, seed: TemplateSeed = {}): TemplateState {
+    const versionIds = seed.versionIds ?? [1, 2, 3];
+    const state: TemplateState = {
+      templateName: name,
+      templateArn: templateArn(name),
+      type: seed.type ?? 'FLEET_PROVISIONING',
+      enabled: seed.enabled ?? false,
+      defaultVersionId: seed.defaultVersionId ?? versionIds[0],
+      versionIds,
+      provisioningRoleArn: seed.provisioningRoleArn ?? roleArn('OriginalProvisioningRole'),
+      ...(seed.description !== undefined ? { description: seed.description } : {}),
+      ...(seed.preProvisioningHook ? { preProvisioningHook: { ...seed.preProvisioningHook } } : {}),
+    };
+    this.templates.set(name, state);
+    return this.template(name)!;
+  }
+
+  /** A copy of the template's state, or undefined if it does not exist. */
+  template(name: string): TemplateState | undefined {
+    const state = this.templates.get(name);
+    return state ? structuredClone(state) : undefined;
+  }
+
+  /** Someone deletes the template out of band. */
+  deleteTemplate(name: string): void {
+    this.templates.delete(name);
+  }
+
+  /** Someone changes the template out of band. */
+  modifyTemplate(name: string, change: Partial<Omit<TemplateState, 'templateName' | 'templateArn'>>): void {
+    const state = this.templates.get(name);
+    if (!state) throw new Error(`no template ${name}`);
+    this.templates.set(name, { ...state, ...change });
+  }
+
+  /** Answer ThrottlingException to requests above `perSecond` accepted in any sliding second; undefined: no limit. */
+  throttleAbove(perSecond: number | undefined): this {
+    this.rateLimit = perSecond;
+    return this;
+  }
+
+  /** The highest number of requests accepted within any one second so far. */
+  get peakAcceptedPerSecond(): number {
+    let peak = 0;
+    let start = 0;
+    for (let end = 0; end < this.accepted.length; end++) {
+      while (this.accepted[end] - this.accepted[start] >= 1_000) start++;
+      peak = Math.max(peak, end - start + 1);
+    }
+    return peak;
+  }
+
+  /** Recorded requests, optionally those for one template and/or one method. */
+  calls(filter: { templateName?: string; method?: string } = {}): RecordedRequest[] {
+    return this.requests.filter(
+      (r) =>
+        (filter.templateName === undefined || r.templateName === filter.templateName) &&
+        (filter.method === undefined || r.method === filter.method),
+    );
+  }
+
+  protected receive(req: http.IncomingMessage, res: http.ServerResponse): void {
+    void this.handle(req, res).catch((e) => {
+      sendError(res, 500, 'InternalFailureException', `fake IoT crashed: ${String(e)}`);
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = /^\/provisioning-templates\/([^/]+)$/.exec(url.pathname);
+    const text = await readBody(req);
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      path: url.pathname,
+      templateName: match ? decodeURIComponent(match[1]) : undefined,
+      body,
+      headers: req.headers,
+      outcome: 'pending',
+      applied: false,
+    };
+    this.requests.push(record);
+
+    if (!match || (req.method !== 'GET' && req.method !== 'PATCH')) {
+      record.outcome = 'error';
+      record.status = 404;
+      sendError(res, 404, 'UnknownOperationException', `fake IoT does not implement ${req.method} ${url.pathname}`);
+      return;
+    }
+
+    const now = Date.now();
+    if (this.rateLimit !== undefined) {
+      let inLastSecond = 0;
+      for (let i = this.accepted.length - 1; i >= 0 && now - this.accepted[i] < 1_000; i--) inLastSecond++;
+      if (inLastSecond >= this.rateLimit) {
+        record.outcome = 'throttled';
+        record.status = 400;
+        sendError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        return;
+      }
+    }
+    this.accepted.push(now);
+
+    const fault = this.takeFault(record.method);
+    if (!fault) {
+      this.answer(record, res);
+      return;
+    }
+    if (fault.applyFirst && record.method === 'PATCH') {
+      this.apply(record);
+    }
+    const act = () => {
+      if (fault.drop) {
+        record.outcome = 'dropped';
+        res.socket?.destroy();
+      } else if (fault.status !== undefined) {
+        record.outcome = 'fault';
+        record.status = fault.status;
+        sendError(res, fault.status, fault.errorType, fault.message ?? 'fault injected');
+      } else if (res.destroyed || res.socket?.destroyed) {
+        // A slow answer nobody waits for any more: not processed.
+        record.outcome = 'abandoned';
+      } else {
+        this.answer(record, res);
+      }
+    };
+    if (fault.delayMs) {
+      this.later(fault.delayMs, act);
+    } else {
+      act();
+    }
+  }
+
+  /** The normal answer. */
+  private answer(record: RecordedRequest, res: http.ServerResponse): void {
+    const name = record.templateName!;
+    const state = this.templates.get(name);
+    if (!state) {
+      record.outcome = 'error';
+      record.status = 404;
+      sendError(res, 404, 'ResourceNotFoundException', `The provisioning template ${name} does not exist.`);
+      return;
+    }
+    if (record.method === 'GET') {
+      record.outcome = 'ok';
+      record.status = 200;
+      sendJson(res, 200, {
+        templateArn: state.templateArn,
+        templateName: state.templateName,
+        description: state.description,
+        creationDate: 1_700_000_000,
+        lastModifiedDate: 1_700_000_000,
+        defaultVersionId: state.defaultVersionId,
+        templateBody: '{"Resources":{}}',
+        enabled: state.enabled,
+        provisioningRoleArn: state.provisioningRoleArn,
+        preProvisioningHook: state.preProvisioningHook,
+        type: state.type,
+      });
+      return;
+    }
+    try {
+      if (!record.applied) this.apply(record);
+      record.outcome = 'ok';
+      record.status = 200;
+      sendJson(res, 200, {});
+    } catch (e) {
+      if (!(e instanceof RequestError)) throw e;
+      record.outcome = 'error';
+      record.status = e.status;
+      sendError(res, e.status, e.errorType, e.message);
+    }
+  }
+
+  /** UpdateProvisioningTemplate: validate everything, then change everything at once. */
+  private apply(record: RecordedRequest): void {
+    const name = record.templateName!;
+    const state = this.templates.get(name);
+    if (!state) {
+      throw new RequestError(404, 'ResourceNotFoundException', `The provisioning template ${name} does not exist.`);
+    }
+    const body = record.body ?? {};
+    for (const key of Object.keys(body)) {
+      if (!UPDATE_FIELDS.includes(key)) throw new RequestError(400, 'InvalidRequestException', `Unknown field ${key}`);
+    }
+    const next: { -readonly [K in keyof TemplateState]: TemplateState[K] } = { ...state };
+    if (body.description !== undefined) {
+      if (typeof body.description !== 'string')
+        throw new RequestError(400, 'InvalidRequestException', 'description must be a string');
+      next.description = body.description;
+    }
+    if (body.enabled !== undefined) {
+      if (typeof body.enabled !== 'boolean')
+        throw new RequestError(400, 'InvalidRequestException', 'enabled must be a boolean');
+      next.enabled = body.enabled;
+    }
+    if (body.defaultVersionId !== undefined) {
+      if (typeof body.defaultVersionId !== 'number' || !state.versionIds.includes(body.defaultVersionId)) {
+        throw new RequestError(
+          400,
+          'InvalidRequestException',
+          `Version ${String(body.defaultVersionId)} of template ${name} does not exist.`,
+        );
+      }
+      next.defaultVersionId = body.defaultVersionId;
+    }
+    if (body.provisioningRoleArn !== undefined) {
+      if (typeof body.provisioningRoleArn !== 'string' || !body.provisioningRoleArn.startsWith('arn:')) {
+        throw new RequestError(400, 'InvalidRequestException', 'provisioningRoleArn must be an ARN');
+      }
+      next.provisioningRoleArn = body.provisioningRoleArn;
+    }
+    const hook = body.preProvisioningHook as Partial<Hook> | undefined;
+    if (hook !== undefined && body.removePreProvisioningHook === true) {
+      throw new RequestError(
+        400,
+        'InvalidRequestException',
+        'preProvisioningHook and removePreProvisioningHook cannot both be given.',
+      );
+    }
+    if (hook !== undefined) {
+      if (state.type !== 'FLEET_PROVISIONING') {
+        throw new RequestError(
+          400,
+          'InvalidRequestException',
+          'Pre-provisioning hooks are only supported for FLEET_PROVISIONING templates.',
+        );
+      }
+      if (typeof hook.targetArn !== 'string' || !hook.targetArn.startsWith('arn:')) {
+        throw new RequestError(400, 'InvalidRequestException', 'preProvisioningHook.targetArn must be an ARN');
+      }
+      next.preProvisioningHook = { targetArn: hook.targetArn, payloadVersion: hook.payloadVersion ?? '2020-04-01' };
+    }
+    if (body.removePreProvisioningHook === true) {
+      delete next.preProvisioningHook;
+    }
+    this.templates.set(name, next);
+    record.applied = true;
+  }
+}
+
+/** One response PUT that reached "CloudFormation". */
+export interface ReceivedResponse {
+  /** Path and query of the URL it was sent to. */
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly rawBody: string;
+  readonly body: CloudFormationResponseBody;
+  /** Date.now() when it arrived, or when it was accepted. */
+  at: number;
+  /** Whether the fake answered 200 (false: a scripted fault, or the sender gave up first). */
+  accepted: boolean;
+}
+
+export interface CloudFormationResponseBody {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly Reason?: string;
+  readonly PhysicalResourceId: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly NoEcho?: boolean;
+  readonly Data?: Record<string, unknown>;
+}
+
+/** CloudFormation's side of a custom resource: the pre-signed URL the answer is PUT to. */
+export class FakeCloudFormation extends LocalServer {
+  readonly received: ReceivedResponse[] = [];
+
+  static async start(): Promise<FakeCloudFormation> {
+    const fake = new FakeCloudFormation();
+    await fake.listen();
+    return fake;
+  }
+
+  reset(): void {
+    this.clearTimers();
+    this.clearFaults();
+    this.received.length = 0;
+  }
+
+  /** A ResponseURL shaped like CloudFormation's pre-signed S3 URL. */
+  responseUrl(requestId: string): string {
+    return `http://127.0.0.1:${this.port}/cloudformation-custom-resource-response/${encodeURIComponent(requestId)}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0123abcd`;
+  }
+
+  /** Every PUT received for one request (scripted failures included), oldest first. */
+  attempts(requestId: string): ReceivedResponse[] {
+    return this.received.filter((r) => r.body.RequestId === requestId);
+  }
+
+  /** The answer CloudFormation accepted for one request: the last PUT it answered 200 to. */
+  responseTo(requestId: string): CloudFormationResponseBody | undefined {
+    return this.attempts(requestId)
+      .filter((r) => r.accepted)
+      .at(-1)?.body;
+  }
+
+  protected receive(req: http.IncomingMessage, res: http.ServerResponse): void {
+    void readBody(req).then((rawBody) => {
+      let body: CloudFormationResponseBody;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = { RequestId: '(unparsable)' } as CloudFormationResponseBody;
+      }
+      const fault = req.method === 'PUT' ? this.takeFault('PUT') : undefined;
+      const record: ReceivedResponse = {
+        url: req.url ?? '',
+        headers: req.headers,
+        rawBody,
+        body,
+        at: Date.now(),
+        accepted: false,
+      };
+      this.received.push(record);
+      const act = () => {
+        if (res.destroyed || res.socket?.destroyed) {
+          return; // The sender gave up waiting: nothing was accepted.
+        }
+        if (fault?.drop) {
+          res.socket?.destroy();
+        } else if (fault?.status !== undefined) {
+          res.writeHead(fault.status, { 'content-type': 'application/xml' });
+          res.end(
+            '<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>',
+          );
+        } else if (req.method !== 'PUT') {
+          res.writeHead(405);
+          res.end();
+        } else {
+          // A delay-only fault is a slow success.
+          record.accepted = true;
+          record.at = Date.now();
+          res.writeHead(200);
+          res.end();
+        }
+      };
+      if (fault?.delayMs) {
+        this.later(fault.delayMs, act);
+      } else {
+        act();
+      }
+    });
+  }
+}
