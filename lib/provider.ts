@@ -11,13 +11,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token,
+  Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { MAX_TEMPLATE_NAME_LENGTH, scopeNames } from './scoping';
+import { MAX_TEMPLATE_NAME_LENGTH, ScopedNames, scopeNames } from './scoping';
 
 /** Where the build puts the bundled handler (see scripts/bundle-handler.mjs). */
 export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler');
@@ -39,6 +39,24 @@ export const SERVICE_TIMEOUT = Duration.minutes(10);
 
 /** Warning id emitted when template permissions are widened to fit IAM's limit. */
 export const WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:permissionsWidened';
+
+/** Warning id emitted when a hook's invoke permissions are widened to fit Lambda's limit. */
+export const HOOK_WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:hookPermissionsWidened';
+
+/**
+ * Most invoke permissions one hook function gets from a stack: one per
+ * template, each a statement of about 450 bytes in the function's resource
+ * policy, which Lambda caps at 20 KB. Past this many templates, the
+ * permissions are widened to shared `prefix*` patterns.
+ *
+ * Each permission is also a CloudFormation resource, and every one of them
+ * stays in the stack once the cap is reached (the patterns are only known at
+ * synth, so the permissions cannot shrink to their number). 8 keeps a stack of
+ * N templates sharing one hook at N + 15 resources or fewer (issue 4: the
+ * handler's 4 resources + 8 permissions + the hook, its role and the
+ * provisioning role); see test/scale.test.ts.
+ */
+export const MAX_HOOK_PERMISSIONS = 8;
 
 const PROVIDER_ID = 'IoTProvisioningTemplateSettingsProvider';
 
@@ -69,7 +87,7 @@ export class SettingsProvider extends Construct {
   public readonly policy: iam.CfnPolicy;
   private readonly logGroup: logs.LogGroup;
   private readonly registrations: Registration[] = [];
-  private readonly hookPermissions = new Map<string, lambda.CfnPermission>();
+  private readonly hookPermissions = new Map<string, { readonly fn: lambda.IFunction; readonly group: Construct; readonly slots: lambda.CfnPermission[] }>();
 
   private constructor(scope: Stack, id: string) {
     super(scope, id);
@@ -108,13 +126,14 @@ export class SettingsProvider extends Construct {
     });
     // The function may log from its first invocation on.
     this.function.node.addDependency(this.policy);
+    acknowledgeNagFindings(this.function);
 
     this.node.addValidation({ validate: () => this.warnIfWidened() });
   }
 
   /**
    * Register a template. Returns what its custom resource must depend on:
-   * the policy, and the invoke permission of its hook if it has one.
+   * the policy, and the invoke permissions of its hook if it has one.
    */
   public register(registration: Registration): IConstruct[] {
     this.registrations.push(registration);
@@ -125,29 +144,50 @@ export class SettingsProvider extends Construct {
     return dependencies;
   }
 
-  /** One permission per hook function per stack, scoped to the templates using it. */
-  private hookPermission(fn: lambda.IFunction): lambda.CfnPermission {
+  /**
+   * The invoke permissions of a hook function: one per template using it, each
+   * for that template's ARN, up to MAX_HOOK_PERMISSIONS; past that, the
+   * templates are folded into as many `prefix*` patterns. Returned as the
+   * construct that holds them all, so a custom resource depends on each.
+   */
+  private hookPermission(fn: lambda.IFunction): Construct {
     const key = fn.node.path;
-    const existing = this.hookPermissions.get(key);
-    if (existing) {
-      return existing;
+    let hook = this.hookPermissions.get(key);
+    if (!hook) {
+      hook = { fn, group: new Construct(this, `HookInvoke${Names.nodeUniqueId(fn.node)}`), slots: [] };
+      this.hookPermissions.set(key, hook);
     }
-    const stack = Stack.of(this);
-    const permission = new lambda.CfnPermission(this, `HookInvoke${Names.nodeUniqueId(fn.node)}`, {
-      action: 'lambda:InvokeFunction',
-      functionName: fn.functionArn,
-      principal: 'iot.amazonaws.com',
-      sourceAccount: stack.account,
-      sourceArn: Lazy.string({
-        produce: () => {
-          const names = this.registrations.filter((r) => r.hookFunction?.node.path === key).map((r) => r.templateName);
-          const [pattern] = scopeNames(names, (patterns) => patterns.length === 1).patterns;
-          return this.templateArn(pattern);
-        },
-      }),
-    });
-    this.hookPermissions.set(key, permission);
-    return permission;
+    const { group, slots } = hook;
+    if (slots.length < MAX_HOOK_PERMISSIONS) {
+      const index = slots.length;
+      slots.push(new lambda.CfnPermission(group, `Template${index}`, {
+        action: 'lambda:InvokeFunction',
+        functionName: fn.functionArn,
+        principal: 'iot.amazonaws.com',
+        sourceAccount: Stack.of(this).account,
+        sourceArn: Lazy.string({
+          produce: () => {
+            const { patterns } = this.scopedHookTemplates(fn);
+            return this.templateArn(patterns[index % patterns.length]);
+          },
+        }),
+      }));
+    }
+    return group;
+  }
+
+  /**
+   * The template patterns a hook's invoke permissions grant, one per
+   * permission: the exact names, in registration order (adding a template adds
+   * a permission and changes none), until there are more templates than
+   * permissions.
+   */
+  public scopedHookTemplates(fn: lambda.IFunction): ScopedNames {
+    const key = fn.node.path;
+    const names = [...new Set(this.registrations.filter((r) => r.hookFunction?.node.path === key).map((r) => r.templateName))];
+    const slots = this.hookPermissions.get(key)?.slots.length ?? 0;
+    const scoped = scopeNames(names, (patterns) => patterns.length <= slots);
+    return scoped.widened ? scoped : { patterns: names, widened: false };
   }
 
   /** ARN of a template, or of a `prefix*` pattern of templates, in this stack's account and region. */
@@ -184,6 +224,15 @@ export class SettingsProvider extends Construct {
   }
 
   private warnIfWidened(): string[] {
+    for (const { fn } of this.hookPermissions.values()) {
+      const hook = this.scopedHookTemplates(fn);
+      if (hook.widened) {
+        Annotations.of(this).addWarningV2(HOOK_WIDENED_WARNING_ID,
+          `Hook function ${fn.node.path} is used by more provisioning templates than its ${MAX_HOOK_PERMISSIONS} invoke permissions can name one each ` +
+          `(each is a CloudFormation resource, and the function's resource policy is capped at 20 KB); AWS IoT may invoke it for the template name patterns ${hook.patterns.join(', ')}. ` +
+          'Give the templates a shared name prefix to keep the widening narrow, or use more than one hook function.');
+      }
+    }
     const { patterns, widened } = this.scopedTemplates();
     if (widened) {
       Annotations.of(this).addWarningV2(WIDENED_WARNING_ID,
@@ -198,6 +247,33 @@ export class SettingsProvider extends Construct {
     }
     return [];
   }
+}
+
+/**
+ * The cdk-nag findings on the handler that are deliberate, acknowledged on the
+ * handler function itself: never on the stack, never on users' resources.
+ * Everything else cdk-nag checks (runtime, memory, timeout, log retention, no
+ * managed policies, no wildcard actions) is fixed rather than acknowledged.
+ * The template wildcard of a widened policy (see warnIfWidened) is not
+ * acknowledged: a security team should see it and decide.
+ */
+function acknowledgeNagFindings(handler: lambda.Function): void {
+  Validations.of(handler).acknowledge(
+    {
+      id: 'Serverless-LambdaDLQ',
+      reason: 'Only CloudFormation invokes this function, asynchronously, with Custom::IoTProvisioningTemplateSettings events. '
+        + 'The handler answers CloudFormation itself before its own timeout; an invocation that still fails shows as a failed stack '
+        + `operation after its ${SERVICE_TIMEOUT.toHumanString()} service timeout and is recorded in the handler's log group. A dead-letter queue would only `
+        + 'keep CloudFormation events, pre-signed response URLs included, which are of no use once the stack operation has ended.',
+    },
+    {
+      id: 'Serverless-LambdaTracing',
+      reason: 'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords on Resource "*" (X-Ray has no '
+        + 'resource-level permissions), which would widen the least-privilege role of a function invoked a few times per deployment. '
+        + 'Each invocation logs its request (without the response URL), every write and retry to AWS IoT and its answer to '
+        + 'CloudFormation as structured JSON in its own log group, kept for a year.',
+    },
+  );
 }
 
 interface PolicyParts {

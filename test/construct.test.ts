@@ -1,11 +1,11 @@
 import { App, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
-import { SERVICE_TIMEOUT } from '../lib/provider';
+import { MAX_HOOK_PERMISSIONS, SERVICE_TIMEOUT } from '../lib/provider';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ARN_TAIL = ':iot:eu-west-1:111122223333:provisioningtemplate/';
@@ -239,14 +239,31 @@ describe('hook invoke permission', () => {
     });
   });
 
-  test('a hook shared by several templates gets one permission covering their shared prefix', () => {
+  test('a hook shared by a few templates gets one exact permission per template', () => {
     const { template } = stackWith((stack) => {
       const hook = ProvisioningHook.fromFunction(hookFunction(stack));
       new ProvisioningTemplateSettings(stack, 'A', { templateName: 'customer-a', preProvisioningHook: hook });
       new ProvisioningTemplateSettings(stack, 'B', { templateName: 'customer-b', preProvisioningHook: hook });
     });
-    template.resourceCountIs('AWS::Lambda::Permission', 1);
-    template.hasResourceProperties('AWS::Lambda::Permission', { SourceArn: templateArn('customer-*') });
+    template.resourceCountIs('AWS::Lambda::Permission', 2);
+    template.hasResourceProperties('AWS::Lambda::Permission', { SourceArn: templateArn('customer-a') });
+    template.hasResourceProperties('AWS::Lambda::Permission', { SourceArn: templateArn('customer-b') });
+  });
+
+  test(`past ${MAX_HOOK_PERMISSIONS} templates, a hook's permissions fold into shared prefixes, with a warning`, () => {
+    const { stack, template } = stackWith((s) => {
+      const hook = ProvisioningHook.fromFunction(hookFunction(s));
+      for (const fleet of ['sensor', 'gateway']) {
+        for (let i = 0; i < MAX_HOOK_PERMISSIONS; i++) {
+          new ProvisioningTemplateSettings(s, `${fleet}${i}`, { templateName: `${fleet}-${i}`, preProvisioningHook: hook });
+        }
+      }
+    });
+    template.resourceCountIs('AWS::Lambda::Permission', MAX_HOOK_PERMISSIONS);
+    const sourceArns = Object.values(template.findResources('AWS::Lambda::Permission')).map((p) => p.Properties.SourceArn);
+    // The longest prefix length that fits, the same for every name: 7 characters.
+    expect(new Set(sourceArns.map((a) => JSON.stringify(a)))).toEqual(new Set([templateArn('gateway*'), templateArn('sensor-*')].map((a) => JSON.stringify(a))));
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('invoke permissions can name one each.*gateway\\*, sensor-\\*'));
   });
 
   test('two hook functions get one permission each', () => {
