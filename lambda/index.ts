@@ -5,7 +5,7 @@
  * it reads the template once, writes it at most once, and always sends an
  * answer before its own timeout. See README "Design" for why.
  */
-import {
+import type {
   DescribeProvisioningTemplateCommand,
   DescribeProvisioningTemplateCommandOutput,
   IoTClient,
@@ -56,6 +56,20 @@ export function configFromEnv(): HandlerConfig {
   };
 }
 
+type IotSdk = typeof import('@aws-sdk/client-iot');
+let iotSdk: IotSdk | undefined;
+
+/**
+ * The IoT SDK (shipped by the Lambda runtime), loaded with the first event
+ * rather than with this module: a cold start pays for it either way, but the
+ * module itself loads in a few milliseconds.
+ */
+function sdk(): IotSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  iotSdk ??= require('@aws-sdk/client-iot') as IotSdk;
+  return iotSdk;
+}
+
 let cachedClient: { key: string; client: IoTClient } | undefined;
 
 /** The IoT client: the SDK's standard configuration (region, credentials, AWS_ENDPOINT_URL_IOT). */
@@ -64,7 +78,7 @@ function iotClient(config: HandlerConfig): IoTClient {
   if (cachedClient?.key !== key) {
     cachedClient = {
       key,
-      client: new IoTClient({
+      client: new (sdk().IoTClient)({
         maxAttempts: config.sdkMaxAttempts,
         // throwOnRequestTimeout: recent SDKs only log a warning when requestTimeout passes and keep waiting.
         requestHandler: {
@@ -183,7 +197,7 @@ class Invocation {
   private async describe(templateName: string): Promise<Describe | undefined> {
     return this.withRetries(templateName, 'DescribeProvisioningTemplate', async () => {
       try {
-        return await this.client.send(this.observe(new DescribeProvisioningTemplateCommand({ templateName }), false),
+        return await this.client.send(this.observe(new (sdk().DescribeProvisioningTemplateCommand)({ templateName }), false),
           { abortSignal: this.abort.signal });
       } catch (e) {
         // Caught inside the retried call: what withRetries gives up on, it wraps in a SettingsError.
@@ -199,7 +213,7 @@ class Invocation {
   private async update(input: UpdateProvisioningTemplateCommandInput, roleArn?: string): Promise<void> {
     log('UpdateProvisioningTemplate', { ...input });
     await this.withRetries(input.templateName!, 'UpdateProvisioningTemplate',
-      () => this.client.send(this.observe(new UpdateProvisioningTemplateCommand(input), true), { abortSignal: this.abort.signal }),
+      () => this.client.send(this.observe(new (sdk().UpdateProvisioningTemplateCommand)(input), true), { abortSignal: this.abort.signal }),
       roleArn);
   }
 
