@@ -10,7 +10,16 @@ import tseslint from 'typescript-eslint';
 /** The globals of Node.js, for the few plain JavaScript files. */
 const nodeGlobals = Object.fromEntries(
   [
-    'Buffer', 'URL', 'AbortController', 'AbortSignal', 'clearTimeout', 'console', 'fetch', 'performance', 'process', 'setTimeout',
+    'Buffer',
+    'URL',
+    'AbortController',
+    'AbortSignal',
+    'clearTimeout',
+    'console',
+    'fetch',
+    'performance',
+    'process',
+    'setTimeout',
   ].map((name) => [name, 'readonly']),
 );
 const commonJsGlobals = Object.fromEntries(
@@ -36,12 +45,15 @@ export default defineConfig(
   tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', {
-        argsIgnorePattern: '^_',
-        varsIgnorePattern: '^_',
-        destructuredArrayIgnorePattern: '^_',
-        ignoreRestSiblings: true,
-      }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
       eqeqeq: ['error', 'always'],
       'no-console': 'off',
     },

@@ -43,7 +43,12 @@ interface Values {
 }
 
 const RANDOM_SUFFIX = 'A1B2C3D4E5F6';
-const SHORT_NAME_TYPES = new Set(['AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']);
+const SHORT_NAME_TYPES = new Set([
+  'AWS::IAM::Role',
+  'AWS::Lambda::Function',
+  'AWS::IAM::Policy',
+  'AWS::IAM::ManagedPolicy',
+]);
 
 function valuesFor(substitution: Substitution, stackName: string): Values {
   if (substitution === 'realistic') {
@@ -67,7 +72,7 @@ function valuesFor(substitution: Substitution, stackName: string): Values {
     urlSuffix: 'amazonaws.com.cn',
     stackName: worstStack,
     generatedName: (type, logicalId) =>
-      (SHORT_NAME_TYPES.has(type) ? 'n'.repeat(64) : `${worstStack}-${logicalId}-${RANDOM_SUFFIX}`),
+      SHORT_NAME_TYPES.has(type) ? 'n'.repeat(64) : `${worstStack}-${logicalId}-${RANDOM_SUFFIX}`,
   };
 }
 
@@ -75,7 +80,11 @@ function valuesFor(substitution: Substitution, stackName: string): Values {
 export class Resolver {
   private readonly values: Values;
 
-  constructor(private readonly template: CfnTemplate, substitution: Substitution, stackName = 'Bench') {
+  constructor(
+    private readonly template: CfnTemplate,
+    substitution: Substitution,
+    stackName = 'Bench',
+  ) {
     this.values = valuesFor(substitution, stackName);
   }
 
@@ -118,11 +127,16 @@ export class Resolver {
   private ref(target: string): string {
     const v = this.values;
     switch (target) {
-      case 'AWS::Partition': return v.partition;
-      case 'AWS::Region': return v.region;
-      case 'AWS::AccountId': return v.account;
-      case 'AWS::URLSuffix': return v.urlSuffix;
-      case 'AWS::StackName': return v.stackName;
+      case 'AWS::Partition':
+        return v.partition;
+      case 'AWS::Region':
+        return v.region;
+      case 'AWS::AccountId':
+        return v.account;
+      case 'AWS::URLSuffix':
+        return v.urlSuffix;
+      case 'AWS::StackName':
+        return v.stackName;
     }
     const type = this.typeOf(target);
     return v.generatedName(type, target);
@@ -162,7 +176,11 @@ export function policyChars(resolvedDocument: unknown): number {
 }
 
 /** Total inline policy characters per role (by the role's logical id, or its literal name). */
-export function inlinePolicyCharsByRole(template: CfnTemplate, substitution: Substitution, stackName?: string): Map<string, number> {
+export function inlinePolicyCharsByRole(
+  template: CfnTemplate,
+  substitution: Substitution,
+  stackName?: string,
+): Map<string, number> {
   const resolver = new Resolver(template, substitution, stackName);
   const totals = new Map<string, number>();
   const add = (role: unknown, document: unknown) => {
@@ -203,7 +221,11 @@ function roleKey(role: unknown): string {
 }
 
 /** Characters of each customer managed policy in the template, by logical id. */
-export function managedPolicyChars(template: CfnTemplate, substitution: Substitution, stackName?: string): Map<string, number> {
+export function managedPolicyChars(
+  template: CfnTemplate,
+  substitution: Substitution,
+  stackName?: string,
+): Map<string, number> {
   const resolver = new Resolver(template, substitution, stackName);
   const sizes = new Map<string, number>();
   for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {

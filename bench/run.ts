@@ -24,8 +24,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  CfnTemplate, MANAGED_POLICY_LIMIT, RESOURCE_LIMIT, ROLE_INLINE_POLICY_LIMIT, Substitution, TEMPLATE_SIZE_LIMIT,
-  inlinePolicyCharsByRole, largest, managedPolicyChars, resourceCount,
+  CfnTemplate,
+  MANAGED_POLICY_LIMIT,
+  RESOURCE_LIMIT,
+  ROLE_INLINE_POLICY_LIMIT,
+  Substitution,
+  TEMPLATE_SIZE_LIMIT,
+  inlinePolicyCharsByRole,
+  largest,
+  managedPolicyChars,
+  resourceCount,
 } from './measure';
 
 const ROOT = path.join(__dirname, '..');
@@ -79,7 +87,11 @@ function synthOnce(variant: Variant, n: number, mode: Mode, keep: boolean): Synt
     delete env.CDK_VALIDATION;
   }
   const start = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [SYNTH_SCRIPT, variant, String(n), outdir], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const child = spawnSync(process.execPath, [SYNTH_SCRIPT, variant, String(n), outdir], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   if (!keep) {
     fs.rmSync(outdir, { recursive: true, force: true });
@@ -124,8 +136,9 @@ function measureShape(outdir: string): Shape {
 
   // The stacks have one Lambda asset each (the hook is inline code): the custom resource handler.
   const assets = JSON.parse(fs.readFileSync(path.join(outdir, 'Bench.assets.json'), 'utf8'));
-  const zips = Object.values(assets.files as Record<string, { source: { path: string; packaging?: string } }>)
-    .filter((f) => f.source.packaging === 'zip');
+  const zips = Object.values(assets.files as Record<string, { source: { path: string; packaging?: string } }>).filter(
+    (f) => f.source.packaging === 'zip',
+  );
   if (zips.length !== 1) {
     throw new Error(`expected one Lambda asset in ${outdir}, found ${zips.length}`);
   }
@@ -134,8 +147,11 @@ function measureShape(outdir: string): Shape {
   const metadataFile = path.join(outdir, 'Bench.metadata.json');
   const metadata: Record<string, { type: string; data: unknown }[]> = fs.existsSync(metadataFile)
     ? JSON.parse(fs.readFileSync(metadataFile, 'utf8'))
-    : stack.metadata ?? {};
-  const warnings = Object.values(metadata).flat().filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    : (stack.metadata ?? {});
+  const warnings = Object.values(metadata)
+    .flat()
+    .filter((m) => m.type === 'aws:cdk:warning')
+    .map((m) => String(m.data));
 
   const sized = (s: Substitution) => largest(inlinePolicyCharsByRole(template, s));
   const managed = managedPolicyChars(template, 'worst');
@@ -191,8 +207,13 @@ let loadBefore = '';
 
 function main(): void {
   const benchStart = Date.now();
-  loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  const cells: Cell[] = SIZES.flatMap((n) => VARIANTS.map((variant) => ({ variant, n, times: { 'default': [], 'no-validation': [] } })));
+  loadBefore = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const cells: Cell[] = SIZES.flatMap((n) =>
+    VARIANTS.map((variant) => ({ variant, n, times: { default: [], 'no-validation': [] } })),
+  );
   const cell = (variant: Variant, n: number) => cells.find((c) => c.variant === variant && c.n === n)!;
 
   // Warm-up (file cache, compile cache): one discarded run of each variant.
@@ -234,7 +255,10 @@ function main(): void {
   if (!baselineShape) {
     throw new Error('the baseline never synthesized: no handler asset to measure');
   }
-  const loads: Record<Variant, LoadTimes> = { ours: { requireOnly: [], withSdk: [] }, baseline: { requireOnly: [], withSdk: [] } };
+  const loads: Record<Variant, LoadTimes> = {
+    ours: { requireOnly: [], withSdk: [] },
+    baseline: { requireOnly: [], withSdk: [] },
+  };
   process.stderr.write('cold load: ');
   for (let run = 0; run < LOAD_RUNS; run++) {
     for (const variant of VARIANTS) {
@@ -261,9 +285,13 @@ function verdict(c: Cell): string {
   const problems: string[] = [];
   if (s.resources > RESOURCE_LIMIT) problems.push(`${s.resources} resources > ${RESOURCE_LIMIT}`);
   if (s.inlineRealistic[1] > ROLE_INLINE_POLICY_LIMIT) {
-    problems.push(`role ${s.inlineRealistic[0]} has ${fmtInt(s.inlineRealistic[1])} chars of inline policy > ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} (IAM: LimitExceeded)`);
+    problems.push(
+      `role ${s.inlineRealistic[0]} has ${fmtInt(s.inlineRealistic[1])} chars of inline policy > ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} (IAM: LimitExceeded)`,
+    );
   } else if (s.inlineWorst[1] > ROLE_INLINE_POLICY_LIMIT) {
-    problems.push(`role ${s.inlineWorst[0]} may exceed ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} inline policy chars with long names/regions`);
+    problems.push(
+      `role ${s.inlineWorst[0]} may exceed ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} inline policy chars with long names/regions`,
+    );
   }
   if (s.managedMax > MANAGED_POLICY_LIMIT) problems.push(`managed policy ${s.managedMax} > ${MANAGED_POLICY_LIMIT}`);
   if (s.templateBytes > TEMPLATE_SIZE_LIMIT) problems.push(`template ${s.templateBytes} B > 1 MB`);
@@ -271,21 +299,40 @@ function verdict(c: Cell): string {
   return problems.length ? `**deploy refused**: ${problems.join('; ')}` : `ok${widened}`;
 }
 
-function render(cells: Cell[], loads: Record<Variant, LoadTimes>, ourAssetBytes: number, baseline: Shape, benchMs: number): string {
+function render(
+  cells: Cell[],
+  loads: Record<Variant, LoadTimes>,
+  ourAssetBytes: number,
+  baseline: Shape,
+  benchMs: number,
+): string {
   const lines: string[] = [];
   const cdkVersion = JSON.parse(fs.readFileSync(require.resolve('aws-cdk-lib/package.json'), 'utf8')).version;
   lines.push('# Benchmark: ProvisioningTemplateSettings vs one AwsCustomResource per template', '');
-  lines.push(`- command: \`npm run bench\` (${RUNS} synth runs per cell, ${3 * RUNS} with CDK_VALIDATION=false at N = 1; ${LOAD_RUNS} load runs per handler)`);
+  lines.push(
+    `- command: \`npm run bench\` (${RUNS} synth runs per cell, ${3 * RUNS} with CDK_VALIDATION=false at N = 1; ${LOAD_RUNS} load runs per handler)`,
+  );
   lines.push(`- date: ${new Date().toISOString()}`);
-  lines.push(`- machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${os.platform()} ${os.arch()}, Node ${process.version}, aws-cdk-lib ${cdkVersion}`);
-  lines.push(`- bench duration: ${(benchMs / 1000).toFixed(0)} s; load average (1/5/15 min) before: ${loadBefore}, after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  lines.push('- times are wall-clock: anything else running on the machine shows in them; the ratios compare runs interleaved in time', '');
+  lines.push(
+    `- machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${os.platform()} ${os.arch()}, Node ${process.version}, aws-cdk-lib ${cdkVersion}`,
+  );
+  lines.push(
+    `- bench duration: ${(benchMs / 1000).toFixed(0)} s; load average (1/5/15 min) before: ${loadBefore}, after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  lines.push(
+    '- times are wall-clock: anything else running on the machine shows in them; the ratios compare runs interleaved in time',
+    '',
+  );
 
   lines.push('## Per variant and N', '');
-  lines.push('| N | variant | synth ms (median, default) | ours/baseline | synth ms (median, CDK_VALIDATION=false) | ours/baseline | resources | template bytes | max inline policy chars on one role: realistic / worst case | handler asset bytes | handler cold load ms: require / + IoT SDK | result |');
+  lines.push(
+    '| N | variant | synth ms (median, default) | ours/baseline | synth ms (median, CDK_VALIDATION=false) | ours/baseline | resources | template bytes | max inline policy chars on one role: realistic / worst case | handler asset bytes | handler cold load ms: require / + IoT SDK | result |',
+  );
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-  const loadCell = (v: Variant) =>
-    `${fmtMs(median(loads[v].requireOnly))} / ${fmtMs(median(loads[v].withSdk))}`;
+  const loadCell = (v: Variant) => `${fmtMs(median(loads[v].requireOnly))} / ${fmtMs(median(loads[v].withSdk))}`;
   for (const n of SIZES) {
     const ours = cells.find((c) => c.variant === 'ours' && c.n === n)!;
     const base = cells.find((c) => c.variant === 'baseline' && c.n === n)!;
@@ -302,7 +349,9 @@ function render(cells: Cell[], loads: Record<Variant, LoadTimes>, ourAssetBytes:
       }
       const s = c.shape!;
       const asset = c.variant === 'ours' ? ourAssetBytes : s.assetBytes;
-      lines.push(`| ${n} | ${c.variant} | ${time('default')} | ${ratio('default')} | ${time('no-validation')} | ${ratio('no-validation')} | ${s.resources} | ${fmtInt(s.templateBytes)} | ${fmtInt(s.inlineRealistic[1])} / ${fmtInt(s.inlineWorst[1])} | ${fmtInt(asset)} | ${loadCell(c.variant)} | ${verdict(c)} |`);
+      lines.push(
+        `| ${n} | ${c.variant} | ${time('default')} | ${ratio('default')} | ${time('no-validation')} | ${ratio('no-validation')} | ${s.resources} | ${fmtInt(s.templateBytes)} | ${fmtInt(s.inlineRealistic[1])} / ${fmtInt(s.inlineWorst[1])} | ${fmtInt(asset)} | ${loadCell(c.variant)} | ${verdict(c)} |`,
+      );
     }
   }
   lines.push('');
@@ -316,26 +365,50 @@ function render(cells: Cell[], loads: Record<Variant, LoadTimes>, ourAssetBytes:
   };
   const check = (ok: boolean, text: string) => lines.push(`- [${ok ? 'x' : ' '}] ${text}`);
   const s250 = ours250.shape;
-  check(!!s250 && s250.resources <= 250 + 15, `N = 250 synthesizes with resources <= N + 15: ${s250 ? s250.resources : ours250.error}`);
-  check(!!s250 && s250.inlineWorst[1] <= ROLE_INLINE_POLICY_LIMIT,
-    `N = 250: every role's inline policies <= ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} chars (largest, worst-case substitution): ${s250 ? fmtInt(s250.inlineWorst[1]) : '—'}`);
-  check(!!s250 && s250.managedMax <= MANAGED_POLICY_LIMIT,
-    `N = 250: every managed policy <= ${fmtInt(MANAGED_POLICY_LIMIT)} chars: ${s250 ? `${s250.managedCount} customer managed policies in the template` : '—'}`);
-  check(!!s250 && s250.templateBytes <= TEMPLATE_SIZE_LIMIT, `N = 250: template <= 1 MB: ${s250 ? fmtInt(s250.templateBytes) : '—'} bytes`);
-  check(!!s250 && s250.warnings.some((w) => w.includes(WIDENED_WARNING_ID)), 'N = 250: the scope-widening warning is in the assembly');
+  check(
+    !!s250 && s250.resources <= 250 + 15,
+    `N = 250 synthesizes with resources <= N + 15: ${s250 ? s250.resources : ours250.error}`,
+  );
+  check(
+    !!s250 && s250.inlineWorst[1] <= ROLE_INLINE_POLICY_LIMIT,
+    `N = 250: every role's inline policies <= ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} chars (largest, worst-case substitution): ${s250 ? fmtInt(s250.inlineWorst[1]) : '—'}`,
+  );
+  check(
+    !!s250 && s250.managedMax <= MANAGED_POLICY_LIMIT,
+    `N = 250: every managed policy <= ${fmtInt(MANAGED_POLICY_LIMIT)} chars: ${s250 ? `${s250.managedCount} customer managed policies in the template` : '—'}`,
+  );
+  check(
+    !!s250 && s250.templateBytes <= TEMPLATE_SIZE_LIMIT,
+    `N = 250: template <= 1 MB: ${s250 ? fmtInt(s250.templateBytes) : '—'} bytes`,
+  );
+  check(
+    !!s250 && s250.warnings.some((w) => w.includes(WIDENED_WARNING_ID)),
+    'N = 250: the scope-widening warning is in the assembly',
+  );
   for (const n of [1, 200]) {
     const d = ratioAt(n, 'default');
     const nv = ratioAt(n, 'no-validation');
-    check(d <= 1.0 && nv <= 1.0, `synth ratio ours/baseline <= 1.0 at N = ${n}: ${d.toFixed(2)} (default), ${nv.toFixed(2)} (CDK_VALIDATION=false)`);
+    check(
+      d <= 1.0 && nv <= 1.0,
+      `synth ratio ours/baseline <= 1.0 at N = ${n}: ${d.toFixed(2)} (default), ${nv.toFixed(2)} (CDK_VALIDATION=false)`,
+    );
   }
-  check(ourAssetBytes * 10 <= baseline.assetBytes,
-    `handler asset <= 1/10 of the baseline's: ${fmtInt(ourAssetBytes)} vs ${fmtInt(baseline.assetBytes)} bytes (${(ourAssetBytes / baseline.assetBytes * 100).toFixed(1)}%)`);
+  check(
+    ourAssetBytes * 10 <= baseline.assetBytes,
+    `handler asset <= 1/10 of the baseline's: ${fmtInt(ourAssetBytes)} vs ${fmtInt(baseline.assetBytes)} bytes (${((ourAssetBytes / baseline.assetBytes) * 100).toFixed(1)}%)`,
+  );
   const oReq = median(loads.ours.requireOnly);
   const bReq = median(loads.baseline.requireOnly);
   const oSdk = median(loads.ours.withSdk);
   const bSdk = median(loads.baseline.withSdk);
-  check(oReq <= bReq, `cold module load (require only) no higher than the baseline's: ${fmtMs(oReq)} vs ${fmtMs(bReq)} ms`);
-  check(oSdk <= bSdk, `cold load including the IoT SDK client module both need before their first call: ${fmtMs(oSdk)} vs ${fmtMs(bSdk)} ms`);
+  check(
+    oReq <= bReq,
+    `cold module load (require only) no higher than the baseline's: ${fmtMs(oReq)} vs ${fmtMs(bReq)} ms`,
+  );
+  check(
+    oSdk <= bSdk,
+    `cold load including the IoT SDK client module both need before their first call: ${fmtMs(oSdk)} vs ${fmtMs(bSdk)} ms`,
+  );
   lines.push('');
 
   lines.push('## Where the baseline stops', '');
@@ -348,26 +421,42 @@ function render(cells: Cell[], loads: Record<Variant, LoadTimes>, ourAssetBytes:
     const resPerTemplate = (b50.resources - b1.resources) / 49;
     const resFixed = b1.resources - resPerTemplate;
     const firstOverResources = Math.floor((RESOURCE_LIMIT - resFixed) / resPerTemplate) + 1;
-    lines.push(`- Inline policy: each AwsCustomResource adds ${perTemplate.toFixed(0)} characters (realistic values) to the one role all of them share, ` +
-      `so that role passes IAM's ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} characters at N = ${firstOverPolicy}: deployment fails from there on (measured between N = 1 and N = 50).`);
-    lines.push(`- Resources: ${resPerTemplate} per template (Custom::AWS + AWS::IAM::Policy) plus ${resFixed} fixed, so CDK refuses to synthesize from N = ${firstOverResources} (limit ${RESOURCE_LIMIT}).`);
+    lines.push(
+      `- Inline policy: each AwsCustomResource adds ${perTemplate.toFixed(0)} characters (realistic values) to the one role all of them share, ` +
+        `so that role passes IAM's ${fmtInt(ROLE_INLINE_POLICY_LIMIT)} characters at N = ${firstOverPolicy}: deployment fails from there on (measured between N = 1 and N = 50).`,
+    );
+    lines.push(
+      `- Resources: ${resPerTemplate} per template (Custom::AWS + AWS::IAM::Policy) plus ${resFixed} fixed, so CDK refuses to synthesize from N = ${firstOverResources} (limit ${RESOURCE_LIMIT}).`,
+    );
   }
   const o1 = cells.find((c) => c.variant === 'ours' && c.n === 1)!.shape;
   const o250 = cells.find((c) => c.variant === 'ours' && c.n === 250)!.shape;
   if (o1 && o250) {
-    lines.push(`- Ours: one custom resource per template; besides them ${o1.resources - 1} resources at N = 1 and ${o250.resources - 250} at N = 250 ` +
-      `(the hook's invoke permissions grow up to MAX_HOOK_PERMISSIONS). The handler's policy is one document sized at synth to IAM's limit ` +
-      `(at N = 250: ${fmtInt(o250.inlineWorst[1])} characters worst case), so N is bounded by CloudFormation's ${RESOURCE_LIMIT} resources, not by IAM.`);
+    lines.push(
+      `- Ours: one custom resource per template; besides them ${o1.resources - 1} resources at N = 1 and ${o250.resources - 250} at N = 250 ` +
+        `(the hook's invoke permissions grow up to MAX_HOOK_PERMISSIONS). The handler's policy is one document sized at synth to IAM's limit ` +
+        `(at N = 250: ${fmtInt(o250.inlineWorst[1])} characters worst case), so N is bounded by CloudFormation's ${RESOURCE_LIMIT} resources, not by IAM.`,
+    );
   }
   lines.push('');
 
   lines.push('## How the numbers are taken', '');
-  lines.push('- Stack: one provisioning role and one hook function (inline code) shared by N existing templates `fleet-customer-000`...; each template set to enabled, default version 1, that role, that hook. Environment-agnostic stack, `new App()` defaults.');
-  lines.push('- Synth ms: wall time of a fresh `node bench/synth-stack.cjs` process (Node start, loading aws-cdk-lib and the construct, building the app, `app.synth()` writing the assembly). "default" includes CDK\'s built-in synth-time CloudFormation validation (a WebAssembly module, about the same fixed cost for both variants); "CDK_VALIDATION=false" leaves it out.');
+  lines.push(
+    '- Stack: one provisioning role and one hook function (inline code) shared by N existing templates `fleet-customer-000`...; each template set to enabled, default version 1, that role, that hook. Environment-agnostic stack, `new App()` defaults.',
+  );
+  lines.push(
+    '- Synth ms: wall time of a fresh `node bench/synth-stack.cjs` process (Node start, loading aws-cdk-lib and the construct, building the app, `app.synth()` writing the assembly). "default" includes CDK\'s built-in synth-time CloudFormation validation (a WebAssembly module, about the same fixed cost for both variants); "CDK_VALIDATION=false" leaves it out.',
+  );
   lines.push('- Resources and template bytes: the synthesized `Bench.template.json` as written to cdk.out.');
-  lines.push('- Inline policy chars: for each role, the sum over its inline policies (AWS::IAM::Policy, AWS::IAM::RolePolicy, Role.Policies) of the policy document\'s JSON without whitespace, as IAM counts. `Ref`/`Fn::GetAtt`/`Fn::Join` are resolved with realistic values (aws, us-east-1, CloudFormation-style generated names of stack "Bench") and with worst-case values (aws-us-gov, 16-character region, 64-character role names, 128-character stack name); see bench/measure.ts. The baseline counts as refused when the realistic size is over the limit.');
-  lines.push(`- Handler asset bytes: ours is assets/handler/index.js; the baseline's is its handler asset directory in cdk.out (${path.basename(baseline.assetDir)}).`);
-  lines.push(`- Cold load: median of ${LOAD_RUNS} fresh \`node\` processes each requiring the handler's entry (time inside the process, Node's own start excluded), then requiring @aws-sdk/client-iot. Ours loads the IoT client with the module; the baseline loads it on its first event (in Lambda both come from the runtime's SDK), so the second number is the comparable cold start.`);
+  lines.push(
+    '- Inline policy chars: for each role, the sum over its inline policies (AWS::IAM::Policy, AWS::IAM::RolePolicy, Role.Policies) of the policy document\'s JSON without whitespace, as IAM counts. `Ref`/`Fn::GetAtt`/`Fn::Join` are resolved with realistic values (aws, us-east-1, CloudFormation-style generated names of stack "Bench") and with worst-case values (aws-us-gov, 16-character region, 64-character role names, 128-character stack name); see bench/measure.ts. The baseline counts as refused when the realistic size is over the limit.',
+  );
+  lines.push(
+    `- Handler asset bytes: ours is assets/handler/index.js; the baseline's is its handler asset directory in cdk.out (${path.basename(baseline.assetDir)}).`,
+  );
+  lines.push(
+    `- Cold load: median of ${LOAD_RUNS} fresh \`node\` processes each requiring the handler's entry (time inside the process, Node's own start excluded), then requiring @aws-sdk/client-iot. Ours loads the IoT client with the module; the baseline loads it on its first event (in Lambda both come from the runtime's SDK), so the second number is the comparable cold start.`,
+  );
   lines.push('');
   return lines.join('\n');
 }

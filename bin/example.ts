@@ -33,8 +33,9 @@ export class FleetProvisioningStack extends Stack {
     // construct acknowledges what it creates itself; nothing here is about it.
     Validations.of(provisioningRole).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSIoTThingsRegistration]',
-      reason: 'AWSIoTThingsRegistration is the AWS managed policy AWS IoT documents for provisioning roles; '
-        + 'only iot.amazonaws.com can assume this role.',
+      reason:
+        'AWSIoTThingsRegistration is the AWS managed policy AWS IoT documents for provisioning roles; ' +
+        'only iot.amazonaws.com can assume this role.',
     });
 
     // The pre-provisioning hook: approves devices whose serial number is well formed.
@@ -60,13 +61,15 @@ export class FleetProvisioningStack extends Stack {
     Validations.of(hook).acknowledge(
       {
         id: 'Serverless-LambdaDLQ',
-        reason: 'AWS IoT invokes a pre-provisioning hook synchronously and waits for its answer; '
-          + 'a dead-letter queue only applies to asynchronous invocations.',
+        reason:
+          'AWS IoT invokes a pre-provisioning hook synchronously and waits for its answer; ' +
+          'a dead-letter queue only applies to asynchronous invocations.',
       },
       {
         id: 'Serverless-LambdaTracing',
-        reason: 'The hook is a single regular-expression check; tracing would need X-Ray permissions on Resource "*" '
-          + 'and its log line per device already records the decision.',
+        reason:
+          'The hook is a single regular-expression check; tracing would need X-Ray permissions on Resource "*" ' +
+          'and its log line per device already records the decision.',
       },
     );
 

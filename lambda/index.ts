@@ -12,14 +12,8 @@ import type {
   UpdateProvisioningTemplateCommand,
   UpdateProvisioningTemplateCommandInput,
 } from '@aws-sdk/client-iot';
-import type {
-  CloudFormationCustomResourceEvent,
-  CloudFormationCustomResourceResponse,
-  Context,
-} from 'aws-lambda';
-import {
-  CREATE_FAILED_MARKER, HookProperties, SettingsData, SettingsProperties,
-} from '../lib/handler-contract';
+import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse, Context } from 'aws-lambda';
+import { CREATE_FAILED_MARKER, HookProperties, SettingsData, SettingsProperties } from '../lib/handler-contract';
 
 /** Tunables, read from the environment on each invocation so tests can shrink them. */
 export interface HandlerConfig {
@@ -94,7 +88,10 @@ function iotClient(config: HandlerConfig): IoTClient {
 
 /** An error whose message is the reason CloudFormation shows. */
 class SettingsError extends Error {
-  constructor(message: string, readonly changedNothing: boolean) {
+  constructor(
+    message: string,
+    readonly changedNothing: boolean,
+  ) {
     super(message);
   }
 }
@@ -118,7 +115,10 @@ class Invocation {
   /** HTTP attempts of the current call, the SDK's own retries included. */
   private attemptsSeen = 0;
 
-  constructor(private readonly config: HandlerConfig, private readonly deadline: number) {
+  constructor(
+    private readonly config: HandlerConfig,
+    private readonly deadline: number,
+  ) {
     this.client = iotClient(config);
     this.timer = setTimeout(() => this.abort.abort(), Math.max(0, deadline - Date.now()));
   }
@@ -147,17 +147,26 @@ class Invocation {
     const input = desiredInput(props);
     const current = await this.describe(name);
     if (current === undefined) {
-      throw new SettingsError(`Provisioning template "${name}" does not exist. Create it first (CfnProvisioningTemplate or the AWS IoT console), then deploy again.`, true);
+      throw new SettingsError(
+        `Provisioning template "${name}" does not exist. Create it first (CfnProvisioningTemplate or the AWS IoT console), then deploy again.`,
+        true,
+      );
     }
     if (input.preProvisioningHook && current.type !== 'FLEET_PROVISIONING') {
-      throw new SettingsError(`Provisioning template "${name}" is of type ${current.type}; only FLEET_PROVISIONING templates accept a pre-provisioning hook. Nothing was changed.`, true);
+      throw new SettingsError(
+        `Provisioning template "${name}" is of type ${current.type}; only FLEET_PROVISIONING templates accept a pre-provisioning hook. Nothing was changed.`,
+        true,
+      );
     }
     const oldHook = old?.PreProvisioningHook;
     if (!props.PreProvisioningHook && oldHook) {
       if (current.preProvisioningHook?.targetArn === oldHook.TargetArn) {
         input.removePreProvisioningHook = true;
       } else {
-        log('hook removed from props, but the template has another hook now; left alone', { templateName: name, hook: current.preProvisioningHook?.targetArn });
+        log('hook removed from props, but the template has another hook now; left alone', {
+          templateName: name,
+          hook: current.preProvisioningHook?.targetArn,
+        });
       }
     }
     if (Object.keys(input).length > 1) {
@@ -186,7 +195,10 @@ class Invocation {
       return done;
     }
     if (current.preProvisioningHook?.targetArn !== ours.TargetArn) {
-      log('template has a hook that this resource did not set; left alone', { templateName: physicalId, hook: current.preProvisioningHook?.targetArn ?? null });
+      log('template has a hook that this resource did not set; left alone', {
+        templateName: physicalId,
+        hook: current.preProvisioningHook?.targetArn ?? null,
+      });
       return done;
     }
     await this.update({ templateName: physicalId, removePreProvisioningHook: true });
@@ -197,8 +209,10 @@ class Invocation {
   private async describe(templateName: string): Promise<Describe | undefined> {
     return this.withRetries(templateName, 'DescribeProvisioningTemplate', async () => {
       try {
-        return await this.client.send(this.observe(new (sdk().DescribeProvisioningTemplateCommand)({ templateName }), false),
-          { abortSignal: this.abort.signal });
+        return await this.client.send(
+          this.observe(new (sdk().DescribeProvisioningTemplateCommand)({ templateName }), false),
+          { abortSignal: this.abort.signal },
+        );
       } catch (e) {
         // Caught inside the retried call: what withRetries gives up on, it wraps in a SettingsError.
         if (errorName(e) === 'ResourceNotFoundException') {
@@ -212,9 +226,15 @@ class Invocation {
   /** `roleArn`: the provisioning role the template will have, named if IoT cannot assume it. */
   private async update(input: UpdateProvisioningTemplateCommandInput, roleArn?: string): Promise<void> {
     log('UpdateProvisioningTemplate', { ...input });
-    await this.withRetries(input.templateName!, 'UpdateProvisioningTemplate',
-      () => this.client.send(this.observe(new (sdk().UpdateProvisioningTemplateCommand)(input), true), { abortSignal: this.abort.signal }),
-      roleArn);
+    await this.withRetries(
+      input.templateName!,
+      'UpdateProvisioningTemplate',
+      () =>
+        this.client.send(this.observe(new (sdk().UpdateProvisioningTemplateCommand)(input), true), {
+          abortSignal: this.abort.signal,
+        }),
+      roleArn,
+    );
   }
 
   /**
@@ -222,25 +242,33 @@ class Invocation {
    * keep its error, and for a write, note whether it may have been applied
    * (no answer, or a 5xx). Runs per attempt, inside the SDK's retry loop.
    */
-  private observe<C extends DescribeProvisioningTemplateCommand | UpdateProvisioningTemplateCommand>(command: C, write: boolean): C {
+  private observe<C extends DescribeProvisioningTemplateCommand | UpdateProvisioningTemplateCommand>(
+    command: C,
+    write: boolean,
+  ): C {
     const stack = command.middlewareStack as unknown as {
-      add(middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
-        options: { step: 'deserialize'; priority: 'high'; name: string }): void;
+      add(
+        middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
+        options: { step: 'deserialize'; priority: 'high'; name: string },
+      ): void;
     };
-    stack.add((next) => async (args) => {
-      this.attemptsSeen++;
-      try {
-        return await next(args);
-      } catch (e) {
-        if (errorName(e) !== 'AbortError') {
-          this.lastAttemptError = e;
+    stack.add(
+      (next) => async (args) => {
+        this.attemptsSeen++;
+        try {
+          return await next(args);
+        } catch (e) {
+          if (errorName(e) !== 'AbortError') {
+            this.lastAttemptError = e;
+          }
+          if (write && mayHaveLanded(e)) {
+            this.writeMayHaveLanded = true;
+          }
+          throw e;
         }
-        if (write && mayHaveLanded(e)) {
-          this.writeMayHaveLanded = true;
-        }
-        throw e;
-      }
-    }, { step: 'deserialize', priority: 'high', name: 'settingsObserveAttempt' });
+      },
+      { step: 'deserialize', priority: 'high', name: 'settingsObserveAttempt' },
+    );
     return command;
   }
 
@@ -250,7 +278,12 @@ class Invocation {
    * gave up on and what it never retries: ConflictingResourceUpdateException,
    * and (for `rolePropagationMs`) a role IoT cannot assume yet.
    */
-  private async withRetries<T>(templateName: string, operation: string, call: () => Promise<T>, roleArn?: string): Promise<T> {
+  private async withRetries<T>(
+    templateName: string,
+    operation: string,
+    call: () => Promise<T>,
+    roleArn?: string,
+  ): Promise<T> {
     const started = Date.now();
     this.lastAttemptError = undefined;
     this.attemptsSeen = 0;
@@ -267,8 +300,10 @@ class Invocation {
           // The deadline's abort cuts the SDK off mid-call: report the last error IoT gave, not the abort.
           const reported = aborted && this.lastAttemptError !== undefined ? this.lastAttemptError : e;
           const attempts = Math.max(attempt, this.attemptsSeen);
-          throw new SettingsError(failureMessage(templateName, operation, reported, attempts, elapsed, outOfTime, roleArn),
-            !this.writeMayHaveChanged(e, operation));
+          throw new SettingsError(
+            failureMessage(templateName, operation, reported, attempts, elapsed, outOfTime, roleArn),
+            !this.writeMayHaveChanged(e, operation),
+          );
         }
         log('retrying', { templateName, operation, attempt, error: errorName(e), delayMs: delay });
         await sleep(delay);
@@ -333,7 +368,11 @@ function retryable(e: unknown, elapsedMs: number, config: HandlerConfig): boolea
   if (name === 'InvalidRequestException') {
     return ROLE_NOT_ASSUMABLE.test(errorMessage(e)) && elapsedMs < config.rolePropagationMs;
   }
-  if (name === 'ConflictingResourceUpdateException' || name === 'ThrottlingException' || name === 'TooManyRequestsException') {
+  if (
+    name === 'ConflictingResourceUpdateException' ||
+    name === 'ThrottlingException' ||
+    name === 'TooManyRequestsException'
+  ) {
     return true;
   }
   const status = httpStatus(e);
@@ -344,7 +383,16 @@ function retryable(e: unknown, elapsedMs: number, config: HandlerConfig): boolea
   return status === undefined && isNetworkError(e);
 }
 
-const NETWORK_ERROR_CODES = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+const NETWORK_ERROR_CODES = [
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+];
 
 /**
  * An error of the network, not of the handler: the SDK puts $metadata on
@@ -373,13 +421,21 @@ function backoff(attempt: number, config: HandlerConfig): number {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-function failureMessage(templateName: string, operation: string, e: unknown, attempts: number, elapsedMs: number, timedOut: boolean, roleArn?: string): string {
+function failureMessage(
+  templateName: string,
+  operation: string,
+  e: unknown,
+  attempts: number,
+  elapsedMs: number,
+  timedOut: boolean,
+  roleArn?: string,
+): string {
   const cause = `${errorName(e)}: ${errorMessage(e)}`;
   const tries = attempts > 1 ? ` after ${attempts} attempts over ${Math.round(elapsedMs / 1000)}s` : '';
   const prefix = `${operation} on provisioning template "${templateName}" failed${tries}`;
   if (errorName(e) === 'InvalidRequestException' && ROLE_NOT_ASSUMABLE.test(errorMessage(e))) {
     const role = roleArn ? ` ${roleArn}` : '';
-    const end = timedOut ? ' Gave up before the handler\'s timeout.' : '';
+    const end = timedOut ? " Gave up before the handler's timeout." : '';
     return `${prefix}: AWS IoT cannot assume the provisioning role${role} (an IAM role needs a trust policy for iot.amazonaws.com, and a new role can take a minute to propagate). ${cause}${end}`;
   }
   if (timedOut && errorName(e) === 'AbortError') {
@@ -415,7 +471,12 @@ function log(message: string, fields: Record<string, unknown>): void {
 const MAX_REASON = 2_000;
 
 /** Send the answer to CloudFormation's pre-signed URL, retrying until `deadline`. */
-async function respond(event: CloudFormationCustomResourceEvent, response: CloudFormationCustomResourceResponse, config: HandlerConfig, deadline: number): Promise<void> {
+async function respond(
+  event: CloudFormationCustomResourceEvent,
+  response: CloudFormationCustomResourceResponse,
+  config: HandlerConfig,
+  deadline: number,
+): Promise<void> {
   const body = JSON.stringify(response);
   for (let attempt = 1; ; attempt++) {
     const remaining = deadline - Date.now();
@@ -462,8 +523,10 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
     const outcome = await invocation.run(event);
     response = { ...base, Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, Data: outcome.data };
   } catch (e) {
-    const reason = e instanceof SettingsError ? e.message
-      : `Provisioning template "${props.TemplateName}": ${errorName(e)}: ${errorMessage(e)}`;
+    const reason =
+      e instanceof SettingsError
+        ? e.message
+        : `Provisioning template "${props.TemplateName}": ${errorName(e)}: ${errorMessage(e)}`;
     log('failed', { reason });
     response = {
       ...base,
@@ -488,5 +551,7 @@ function failedPhysicalId(event: CloudFormationCustomResourceEvent, e: unknown):
     return event.PhysicalResourceId;
   }
   const changedNothing = !(e instanceof SettingsError) || e.changedNothing;
-  return changedNothing ? CREATE_FAILED_MARKER : (event.ResourceProperties as unknown as SettingsProperties).TemplateName;
+  return changedNothing
+    ? CREATE_FAILED_MARKER
+    : (event.ResourceProperties as unknown as SettingsProperties).TemplateName;
 }

@@ -10,9 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations,
-} from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -87,13 +85,18 @@ export class SettingsProvider extends Construct {
   public readonly policy: iam.CfnPolicy;
   private readonly logGroup: logs.LogGroup;
   private readonly registrations: Registration[] = [];
-  private readonly hookPermissions = new Map<string, { readonly fn: lambda.IFunction; readonly group: Construct; readonly slots: lambda.CfnPermission[] }>();
+  private readonly hookPermissions = new Map<
+    string,
+    { readonly fn: lambda.IFunction; readonly group: Construct; readonly slots: lambda.CfnPermission[] }
+  >();
 
   private constructor(scope: Stack, id: string) {
     super(scope, id);
 
     if (!fs.existsSync(path.join(HANDLER_ASSET_DIR, 'index.js'))) {
-      throw new Error(`The bundled handler is missing from ${HANDLER_ASSET_DIR}. Run "npm run build" in the package first.`);
+      throw new Error(
+        `The bundled handler is missing from ${HANDLER_ASSET_DIR}. Run "npm run build" in the package first.`,
+      );
     }
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -103,7 +106,8 @@ export class SettingsProvider extends Construct {
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Handler of Custom::IoTProvisioningTemplateSettings: reads and updates the IoT provisioning templates of this stack.',
+      description:
+        'Handler of Custom::IoTProvisioningTemplateSettings: reads and updates the IoT provisioning templates of this stack.',
     });
 
     this.policy = new iam.CfnPolicy(this, 'Policy', {
@@ -160,18 +164,20 @@ export class SettingsProvider extends Construct {
     const { group, slots } = hook;
     if (slots.length < MAX_HOOK_PERMISSIONS) {
       const index = slots.length;
-      slots.push(new lambda.CfnPermission(group, `Template${index}`, {
-        action: 'lambda:InvokeFunction',
-        functionName: fn.functionArn,
-        principal: 'iot.amazonaws.com',
-        sourceAccount: Stack.of(this).account,
-        sourceArn: Lazy.string({
-          produce: () => {
-            const { patterns } = this.scopedHookTemplates(fn);
-            return this.templateArn(patterns[index % patterns.length]);
-          },
+      slots.push(
+        new lambda.CfnPermission(group, `Template${index}`, {
+          action: 'lambda:InvokeFunction',
+          functionName: fn.functionArn,
+          principal: 'iot.amazonaws.com',
+          sourceAccount: Stack.of(this).account,
+          sourceArn: Lazy.string({
+            produce: () => {
+              const { patterns } = this.scopedHookTemplates(fn);
+              return this.templateArn(patterns[index % patterns.length]);
+            },
+          }),
         }),
-      }));
+      );
     }
     return group;
   }
@@ -184,7 +190,9 @@ export class SettingsProvider extends Construct {
    */
   public scopedHookTemplates(fn: lambda.IFunction): ScopedNames {
     const key = fn.node.path;
-    const names = [...new Set(this.registrations.filter((r) => r.hookFunction?.node.path === key).map((r) => r.templateName))];
+    const names = [
+      ...new Set(this.registrations.filter((r) => r.hookFunction?.node.path === key).map((r) => r.templateName)),
+    ];
     const slots = this.hookPermissions.get(key)?.slots.length ?? 0;
     const scoped = scopeNames(names, (patterns) => patterns.length <= slots);
     return scoped.widened ? scoped : { patterns: names, widened: false };
@@ -227,23 +235,29 @@ export class SettingsProvider extends Construct {
     for (const { fn } of this.hookPermissions.values()) {
       const hook = this.scopedHookTemplates(fn);
       if (hook.widened) {
-        Annotations.of(this).addWarningV2(HOOK_WIDENED_WARNING_ID,
+        Annotations.of(this).addWarningV2(
+          HOOK_WIDENED_WARNING_ID,
           `Hook function ${fn.node.path} is used by more provisioning templates than its ${MAX_HOOK_PERMISSIONS} invoke permissions can name one each ` +
-          `(each is a CloudFormation resource, and the function's resource policy is capped at 20 KB); AWS IoT may invoke it for the template name patterns ${hook.patterns.join(', ')}. ` +
-          'Give the templates a shared name prefix to keep the widening narrow, or use more than one hook function.');
+            `(each is a CloudFormation resource, and the function's resource policy is capped at 20 KB); AWS IoT may invoke it for the template name patterns ${hook.patterns.join(', ')}. ` +
+            'Give the templates a shared name prefix to keep the widening narrow, or use more than one hook function.',
+        );
       }
     }
     const { patterns, widened } = this.scopedTemplates();
     if (widened) {
-      Annotations.of(this).addWarningV2(WIDENED_WARNING_ID,
+      Annotations.of(this).addWarningV2(
+        WIDENED_WARNING_ID,
         `${this.registrations.length} provisioning templates do not fit IAM's ${INLINE_POLICY_LIMIT}-character inline policy limit one ARN each; ` +
-        `the handler's iot:DescribeProvisioningTemplate/iot:UpdateProvisioningTemplate permission is widened to the name patterns ${patterns.join(', ')}. ` +
-        'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.');
+          `the handler's iot:DescribeProvisioningTemplate/iot:UpdateProvisioningTemplate permission is widened to the name patterns ${patterns.join(', ')}. ` +
+          'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.',
+      );
     }
     const size = estimatedPolicySize(patterns, this.roleArns());
     if (size > INLINE_POLICY_LIMIT) {
-      return [`The handler's policy would be about ${size} characters, over IAM's ${INLINE_POLICY_LIMIT}-character limit, ` +
-        `because ${this.roleArns().length} different provisioning roles are passed. Share provisioning roles, or split the templates across stacks.`];
+      return [
+        `The handler's policy would be about ${size} characters, over IAM's ${INLINE_POLICY_LIMIT}-character limit, ` +
+          `because ${this.roleArns().length} different provisioning roles are passed. Share provisioning roles, or split the templates across stacks.`,
+      ];
     }
     return [];
   }
@@ -261,17 +275,19 @@ function acknowledgeNagFindings(handler: lambda.Function): void {
   Validations.of(handler).acknowledge(
     {
       id: 'Serverless-LambdaDLQ',
-      reason: 'Only CloudFormation invokes this function, asynchronously, with Custom::IoTProvisioningTemplateSettings events. '
-        + 'The handler answers CloudFormation itself before its own timeout; an invocation that still fails shows as a failed stack '
-        + `operation after its ${SERVICE_TIMEOUT.toHumanString()} service timeout and is recorded in the handler's log group. A dead-letter queue would only `
-        + 'keep CloudFormation events, pre-signed response URLs included, which are of no use once the stack operation has ended.',
+      reason:
+        'Only CloudFormation invokes this function, asynchronously, with Custom::IoTProvisioningTemplateSettings events. ' +
+        'The handler answers CloudFormation itself before its own timeout; an invocation that still fails shows as a failed stack ' +
+        `operation after its ${SERVICE_TIMEOUT.toHumanString()} service timeout and is recorded in the handler's log group. A dead-letter queue would only ` +
+        'keep CloudFormation events, pre-signed response URLs included, which are of no use once the stack operation has ended.',
     },
     {
       id: 'Serverless-LambdaTracing',
-      reason: 'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords on Resource "*" (X-Ray has no '
-        + 'resource-level permissions), which would widen the least-privilege role of a function invoked a few times per deployment. '
-        + 'Each invocation logs its request (without the response URL), every write and retry to AWS IoT and its answer to '
-        + 'CloudFormation as structured JSON in its own log group, kept for a year.',
+      reason:
+        'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords on Resource "*" (X-Ray has no ' +
+        'resource-level permissions), which would widen the least-privilege role of a function invoked a few times per deployment. ' +
+        'Each invocation logs its request (without the response URL), every write and retry to AWS IoT and its answer to ' +
+        'CloudFormation as structured JSON in its own log group, kept for a year.',
     },
   );
 }
@@ -315,8 +331,10 @@ export function estimatedPolicySize(templatePatterns: readonly string[], roleArn
   const worst = (value: string, length: number) => (Token.isUnresolved(value) ? 'x'.repeat(length) : value);
   const doc = policyDocument({
     logGroupArn: 'x'.repeat(WORST_LOG_GROUP_ARN_LENGTH),
-    templateArns: templatePatterns.map((p) =>
-      `arn:${WORST_PARTITION}:iot:${WORST_REGION}:${WORST_ACCOUNT}:provisioningtemplate/${worst(p, MAX_TEMPLATE_NAME_LENGTH)}`),
+    templateArns: templatePatterns.map(
+      (p) =>
+        `arn:${WORST_PARTITION}:iot:${WORST_REGION}:${WORST_ACCOUNT}:provisioningtemplate/${worst(p, MAX_TEMPLATE_NAME_LENGTH)}`,
+    ),
     roleArns: roleArns.map((arn) => worst(arn, WORST_ROLE_ARN_LENGTH)),
   });
   return JSON.stringify(doc).length;

@@ -35,7 +35,9 @@ export class ProvisioningHook {
 
   private constructor(hookFunction: lambda.IFunction, payloadVersion: string) {
     if (!Token.isUnresolved(payloadVersion) && !/^[0-9-]{10,32}$/.test(payloadVersion)) {
-      throw new Error(`ProvisioningHook payloadVersion must be 10-32 characters of digits and '-' (such as '${ProvisioningHook.DEFAULT_PAYLOAD_VERSION}'); got '${payloadVersion}'.`);
+      throw new Error(
+        `ProvisioningHook payloadVersion must be 10-32 characters of digits and '-' (such as '${ProvisioningHook.DEFAULT_PAYLOAD_VERSION}'); got '${payloadVersion}'.`,
+      );
     }
     this.hookFunction = hookFunction;
     this.payloadVersion = payloadVersion;

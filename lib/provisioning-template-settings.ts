@@ -1,9 +1,7 @@
 import { CustomResource, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import {
-  ATTR_TEMPLATE_ARN, RESOURCE_TYPE, RemovalBehaviour, SettingsProperties,
-} from './handler-contract';
+import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, RemovalBehaviour, SettingsProperties } from './handler-contract';
 import { ProvisioningHook } from './provisioning-hook';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
@@ -132,20 +130,31 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 function validateProps(props: ProvisioningTemplateSettingsProps): void {
   const { templateName, description, defaultVersionId } = props;
   if (!Token.isUnresolved(templateName) && !TEMPLATE_NAME.test(templateName)) {
-    throw new Error(`templateName must be 1-36 characters of letters, digits, '_' and '-'; got ${JSON.stringify(templateName)} (${templateName.length} characters).`);
+    throw new Error(
+      `templateName must be 1-36 characters of letters, digits, '_' and '-'; got ${JSON.stringify(templateName)} (${templateName.length} characters).`,
+    );
   }
   if (description !== undefined && !Token.isUnresolved(description)) {
     if (description.length > 500) {
-      throw new Error(`description must be at most 500 characters; got ${description.length} characters: ${JSON.stringify(description.slice(0, 60))}...`);
+      throw new Error(
+        `description must be at most 500 characters; got ${description.length} characters: ${JSON.stringify(description.slice(0, 60))}...`,
+      );
     }
     const control = CONTROL_CHARACTERS.exec(description);
     if (control) {
-      throw new Error(`description must not contain control characters (found U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at index ${control.index}); got ${JSON.stringify(description)}.`);
+      throw new Error(
+        `description must not contain control characters (found U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at index ${control.index}); got ${JSON.stringify(description)}.`,
+      );
     }
   }
-  if (defaultVersionId !== undefined && !Token.isUnresolved(defaultVersionId)
-    && !(Number.isSafeInteger(defaultVersionId) && defaultVersionId > 0)) {
-    throw new Error(`defaultVersionId must be a positive whole number (a version ID of the template, such as 1 or 2); got ${defaultVersionId}.`);
+  if (
+    defaultVersionId !== undefined &&
+    !Token.isUnresolved(defaultVersionId) &&
+    !(Number.isSafeInteger(defaultVersionId) && defaultVersionId > 0)
+  ) {
+    throw new Error(
+      `defaultVersionId must be a positive whole number (a version ID of the template, such as 1 or 2); got ${defaultVersionId}.`,
+    );
   }
 }
 
@@ -157,6 +166,8 @@ function removalBehaviour(policy: RemovalPolicy | undefined): RemovalBehaviour {
     case RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
       return 'retain';
     default:
-      throw new Error(`removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN; got RemovalPolicy.${policy}: a provisioning template has no snapshot.`);
+      throw new Error(
+        `removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN; got RemovalPolicy.${policy}: a provisioning template has no snapshot.`,
+      );
   }
 }

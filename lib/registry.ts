@@ -14,7 +14,7 @@ export class TemplateRegistry extends Construct {
   public static of(scope: IConstruct): TemplateRegistry {
     const root = scope.node.root;
     const existing = root.node.tryFindChild(REGISTRY_ID);
-    return (existing as TemplateRegistry | undefined) ?? new TemplateRegistry(root as Construct, REGISTRY_ID);
+    return (existing as TemplateRegistry | undefined) ?? new TemplateRegistry(root, REGISTRY_ID);
   }
 
   private readonly owners = new Map<string, string>();
@@ -29,8 +29,10 @@ export class TemplateRegistry extends Construct {
     const key = JSON.stringify([stack.account, stack.region, templateName]);
     const owner = this.owners.get(key);
     if (owner !== undefined) {
-      throw new Error(`templateName ${JSON.stringify(templateName)} is already managed by ${owner} in the same account and region; ` +
-        `two ProvisioningTemplateSettings on one template would overwrite each other. Manage each template from one construct (${path}).`);
+      throw new Error(
+        `templateName ${JSON.stringify(templateName)} is already managed by ${owner} in the same account and region; ` +
+          `two ProvisioningTemplateSettings on one template would overwrite each other. Manage each template from one construct (${path}).`,
+      );
     }
     this.owners.set(key, path);
   }

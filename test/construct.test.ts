@@ -84,12 +84,20 @@ describe('custom resource properties', () => {
 
   test('RETAIN_ON_UPDATE_OR_DELETE retains; SNAPSHOT is refused', () => {
     const { template } = stackWith((stack) => {
-      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE });
+      new ProvisioningTemplateSettings(stack, 'Settings', {
+        templateName: 't1',
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      });
     });
     template.hasResourceProperties(RESOURCE_TYPE, { RemovalPolicy: 'retain' });
-    expect(() => stackWith((stack) => {
-      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy: RemovalPolicy.SNAPSHOT });
-    })).toThrow(/removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN; got RemovalPolicy.snapshot/);
+    expect(() =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'Settings', {
+          templateName: 't1',
+          removalPolicy: RemovalPolicy.SNAPSHOT,
+        });
+      }),
+    ).toThrow(/removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN; got RemovalPolicy.snapshot/);
   });
 
   test('a custom payload version is passed through', () => {
@@ -114,7 +122,9 @@ describe('custom resource properties', () => {
     const { stack } = stackWith(() => undefined);
     const settings = new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet' });
     expect(settings.templateName).toBe('sensor-fleet');
-    expect(stack.resolve(settings.templateArn)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Settings/), 'TemplateArn'] });
+    expect(stack.resolve(settings.templateArn)).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^Settings/), 'TemplateArn'],
+    });
   });
 });
 
@@ -173,7 +183,9 @@ describe('least privilege', () => {
   test('a token template name is scoped with formatArn too', () => {
     const { template } = stackWith((stack) => {
       const cfn = new iot.CfnProvisioningTemplate(stack, 'Template', {
-        provisioningRoleArn: 'arn:aws:iam::111122223333:role/p', templateBody: '{}', templateType: 'FLEET_PROVISIONING',
+        provisioningRoleArn: 'arn:aws:iam::111122223333:role/p',
+        templateBody: '{}',
+        templateType: 'FLEET_PROVISIONING',
       });
       new ProvisioningTemplateSettings(stack, 'A', { templateName: cfn.ref });
     });
@@ -186,7 +198,10 @@ describe('least privilege', () => {
       const role = provisioningRole(stack);
       new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a', provisioningRole: role });
       new ProvisioningTemplateSettings(stack, 'B', { templateName: 'b', provisioningRole: role });
-      new ProvisioningTemplateSettings(stack, 'C', { templateName: 'c', provisioningRole: iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::111122223333:role/other') });
+      new ProvisioningTemplateSettings(stack, 'C', {
+        templateName: 'c',
+        provisioningRole: iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::111122223333:role/other'),
+      });
     });
     const passRole = policyStatements(template).find((s) => s.Action === 'iam:PassRole')!;
     expect(passRole.Resource).toEqual([
@@ -215,7 +230,9 @@ describe('least privilege', () => {
     });
     // The provider's own role has no managed policies (no AWSLambdaBasicExecutionRole on "*").
     template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      }),
       ManagedPolicyArns: Match.absent(),
     });
   });
@@ -255,21 +272,37 @@ describe('hook invoke permission', () => {
       const hook = ProvisioningHook.fromFunction(hookFunction(s));
       for (const fleet of ['sensor', 'gateway']) {
         for (let i = 0; i < MAX_HOOK_PERMISSIONS; i++) {
-          new ProvisioningTemplateSettings(s, `${fleet}${i}`, { templateName: `${fleet}-${i}`, preProvisioningHook: hook });
+          new ProvisioningTemplateSettings(s, `${fleet}${i}`, {
+            templateName: `${fleet}-${i}`,
+            preProvisioningHook: hook,
+          });
         }
       }
     });
     template.resourceCountIs('AWS::Lambda::Permission', MAX_HOOK_PERMISSIONS);
-    const sourceArns = Object.values(template.findResources('AWS::Lambda::Permission')).map((p) => p.Properties.SourceArn);
+    const sourceArns = Object.values(template.findResources('AWS::Lambda::Permission')).map(
+      (p) => p.Properties.SourceArn,
+    );
     // The longest prefix length that fits, the same for every name: 7 characters.
-    expect(new Set(sourceArns.map((a) => JSON.stringify(a)))).toEqual(new Set([templateArn('gateway*'), templateArn('sensor-*')].map((a) => JSON.stringify(a))));
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('invoke permissions can name one each.*gateway\\*, sensor-\\*'));
+    expect(new Set(sourceArns.map((a) => JSON.stringify(a)))).toEqual(
+      new Set([templateArn('gateway*'), templateArn('sensor-*')].map((a) => JSON.stringify(a))),
+    );
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp('invoke permissions can name one each.*gateway\\*, sensor-\\*'),
+    );
   });
 
   test('two hook functions get one permission each', () => {
     const { template } = stackWith((stack) => {
-      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a', preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack, 'HookA')) });
-      new ProvisioningTemplateSettings(stack, 'B', { templateName: 'b', preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack, 'HookB')) });
+      new ProvisioningTemplateSettings(stack, 'A', {
+        templateName: 'a',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack, 'HookA')),
+      });
+      new ProvisioningTemplateSettings(stack, 'B', {
+        templateName: 'b',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack, 'HookB')),
+      });
     });
     template.resourceCountIs('AWS::Lambda::Permission', 2);
     template.hasResourceProperties('AWS::Lambda::Permission', { SourceArn: templateArn('a') });
@@ -303,9 +336,10 @@ describe('ordering', () => {
 
 describe('validation at synth time', () => {
   function settings(props: Partial<ProvisioningTemplateSettingsProps>) {
-    return () => stackWith((stack) => {
-      new ProvisioningTemplateSettings(stack, 'S', { templateName: 'valid', ...props });
-    });
+    return () =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'S', { templateName: 'valid', ...props });
+      });
   }
 
   test.each([
@@ -322,49 +356,73 @@ describe('validation at synth time', () => {
   });
 
   test('description over 500 characters is refused, showing its length', () => {
-    expect(settings({ description: 'd'.repeat(501) })).toThrow(/description must be at most 500 characters; got 501 characters: "ddd/);
+    expect(settings({ description: 'd'.repeat(501) })).toThrow(
+      /description must be at most 500 characters; got 501 characters: "ddd/,
+    );
     expect(settings({ description: 'd'.repeat(500) })).not.toThrow();
   });
 
   test('description with a control character is refused, naming it', () => {
-    expect(settings({ description: 'line\nbreak' })).toThrow(/description must not contain control characters \(found U\+000A at index 4\); got "line\\nbreak"/);
+    expect(settings({ description: 'line\nbreak' })).toThrow(
+      /description must not contain control characters \(found U\+000A at index 4\); got "line\\nbreak"/,
+    );
   });
 
   test.each([0, -1, 1.5, Number.NaN])('defaultVersionId %p is refused', (defaultVersionId) => {
     expect(settings({ defaultVersionId })).toThrow(/defaultVersionId must be a positive whole number .*; got /);
   });
 
-  test.each(['2020-4-1', '20200401', 'v2020-04-01', '1'.repeat(33)])('payload version %j is refused', (payloadVersion) => {
-    expect(() => stackWith((stack) => {
-      ProvisioningHook.fromFunction(hookFunction(stack), { payloadVersion });
-    })).toThrow(/payloadVersion must be 10-32 characters of digits and '-' .*; got '/);
-  });
+  test.each(['2020-4-1', '20200401', 'v2020-04-01', '1'.repeat(33)])(
+    'payload version %j is refused',
+    (payloadVersion) => {
+      expect(() =>
+        stackWith((stack) => {
+          ProvisioningHook.fromFunction(hookFunction(stack), { payloadVersion });
+        }),
+      ).toThrow(/payloadVersion must be 10-32 characters of digits and '-' .*; got '/);
+    },
+  );
 
   test('the same template twice in one stack is refused, naming the other construct', () => {
-    expect(() => stackWith((stack) => {
-      new ProvisioningTemplateSettings(stack, 'First', { templateName: 'fleet' });
-      new ProvisioningTemplateSettings(stack, 'Second', { templateName: 'fleet' });
-    })).toThrow(/templateName "fleet" is already managed by Test\/First in the same account and region/);
+    expect(() =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'First', { templateName: 'fleet' });
+        new ProvisioningTemplateSettings(stack, 'Second', { templateName: 'fleet' });
+      }),
+    ).toThrow(/templateName "fleet" is already managed by Test\/First in the same account and region/);
   });
 
   test('the same template in two stacks of one environment is refused', () => {
     const app = new App();
     new ProvisioningTemplateSettings(new Stack(app, 'One', { env: ENV }), 'S', { templateName: 'fleet' });
-    expect(() => new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: ENV }), 'S', { templateName: 'fleet' }))
-      .toThrow(/already managed by One\/S/);
+    expect(
+      () => new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: ENV }), 'S', { templateName: 'fleet' }),
+    ).toThrow(/already managed by One\/S/);
   });
 
   test('the same template name in another region or account is fine', () => {
     const app = new App();
     new ProvisioningTemplateSettings(new Stack(app, 'One', { env: ENV }), 'S', { templateName: 'fleet' });
-    expect(() => new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: { ...ENV, region: 'us-east-1' } }), 'S', { templateName: 'fleet' })).not.toThrow();
-    expect(() => new ProvisioningTemplateSettings(new Stack(app, 'Three', { env: { ...ENV, account: '444455556666' } }), 'S', { templateName: 'fleet' })).not.toThrow();
+    expect(
+      () =>
+        new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: { ...ENV, region: 'us-east-1' } }), 'S', {
+          templateName: 'fleet',
+        }),
+    ).not.toThrow();
+    expect(
+      () =>
+        new ProvisioningTemplateSettings(new Stack(app, 'Three', { env: { ...ENV, account: '444455556666' } }), 'S', {
+          templateName: 'fleet',
+        }),
+    ).not.toThrow();
   });
 
   test('tokens are accepted without validation', () => {
     const { template } = stackWith((stack) => {
       const cfn = new iot.CfnProvisioningTemplate(stack, 'Template', {
-        provisioningRoleArn: 'arn:aws:iam::111122223333:role/p', templateBody: '{}', templateType: 'FLEET_PROVISIONING',
+        provisioningRoleArn: 'arn:aws:iam::111122223333:role/p',
+        templateBody: '{}',
+        templateType: 'FLEET_PROVISIONING',
       });
       const version = new CfnParameter(stack, 'Version', { type: 'Number' });
       const hookVersion = new CfnParameter(stack, 'PayloadVersion');
@@ -372,7 +430,9 @@ describe('validation at synth time', () => {
         templateName: cfn.ref,
         description: cfn.attrTemplateArn,
         defaultVersionId: version.valueAsNumber,
-        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack), { payloadVersion: hookVersion.valueAsString }),
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack), {
+          payloadVersion: hookVersion.valueAsString,
+        }),
       });
     });
     template.hasResourceProperties(RESOURCE_TYPE, {

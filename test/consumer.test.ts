@@ -64,7 +64,10 @@ beforeAll(() => {
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT));
   const tarball = path.join(work, packed.filename);
 
-  fs.writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'consumer-app', version: '1.0.0', private: true }));
+  fs.writeFileSync(
+    path.join(appDir, 'package.json'),
+    JSON.stringify({ name: 'consumer-app', version: '1.0.0', private: true }),
+  );
   // --legacy-peer-deps: npm must not fetch aws-cdk-lib and constructs; the app brings its own (linked below).
   run('npm', ['install', ...OFFLINE_NPM, '--legacy-peer-deps', tarball], appDir);
   for (const peer of ['aws-cdk-lib', 'constructs']) {
@@ -105,14 +108,20 @@ describe('a CDK app that installs the packed package', () => {
     expect(assets.files[hash].source).toEqual({ path: `asset.${hash}`, packaging: 'zip' });
     const staged = path.join(outdir, `asset.${hash}`);
     expect(fs.readdirSync(staged)).toEqual(['index.js']);
-    expect(fs.readFileSync(path.join(staged, 'index.js'))).toEqual(fs.readFileSync(path.join(installedDir, 'assets', 'handler', 'index.js')));
+    expect(fs.readFileSync(path.join(staged, 'index.js'))).toEqual(
+      fs.readFileSync(path.join(installedDir, 'assets', 'handler', 'index.js')),
+    );
   });
 
   test('the staged handler is a loadable module exporting the handler', () => {
     const hash = fs.readdirSync(outdir).find((f) => f.startsWith('asset.'))!;
     // @aws-sdk/* is external to the bundle (the Lambda runtime provides it); borrow this repository's copy.
-    const out = run(process.execPath, ['-e', `console.log(typeof require(${JSON.stringify(path.join(outdir, hash, 'index.js'))}).handler)`], appDir,
-      { NODE_PATH: path.join(ROOT, 'node_modules') });
+    const out = run(
+      process.execPath,
+      ['-e', `console.log(typeof require(${JSON.stringify(path.join(outdir, hash, 'index.js'))}).handler)`],
+      appDir,
+      { NODE_PATH: path.join(ROOT, 'node_modules') },
+    );
     expect(out.trim()).toBe('function');
   });
 });

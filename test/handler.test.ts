@@ -18,7 +18,16 @@ import 'aws-sdk-client-mock-jest';
 import { CREATE_FAILED_MARKER } from '../lib/handler-contract';
 import { handler } from '../lambda';
 import {
-  createEvent, deleteEvent, fullProps, HOOK_ARN, lambdaContext, minimalProps, OTHER_HOOK_ARN, Props, ROLE_ARN, updateEvent,
+  createEvent,
+  deleteEvent,
+  fullProps,
+  HOOK_ARN,
+  lambdaContext,
+  minimalProps,
+  OTHER_HOOK_ARN,
+  Props,
+  ROLE_ARN,
+  updateEvent,
 } from './support/events';
 
 const iot = mockClient(IoTClient);
@@ -36,7 +45,12 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const name of ['SETTINGS_RETRY_BASE_DELAY_MS', 'SETTINGS_RETRY_MAX_DELAY_MS', 'SETTINGS_ROLE_PROPAGATION_MS', 'SETTINGS_RESPONSE_RESERVE_MS']) {
+  for (const name of [
+    'SETTINGS_RETRY_BASE_DELAY_MS',
+    'SETTINGS_RETRY_MAX_DELAY_MS',
+    'SETTINGS_ROLE_PROPAGATION_MS',
+    'SETTINGS_RESPONSE_RESERVE_MS',
+  ]) {
     delete process.env[name];
   }
   global.fetch = originalFetch;
@@ -47,7 +61,9 @@ beforeEach(() => {
   fetchMock.mockReset();
   fetchMock.mockResolvedValue({ ok: true, status: 200 });
   logs.length = 0;
-  jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => { logs.push(args.join(' ')); });
+  jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    logs.push(args.join(' '));
+  });
 });
 
 afterEach(() => jest.restoreAllMocks());
@@ -68,7 +84,10 @@ function describeReturns(overrides: Record<string, unknown> = {}) {
 }
 
 function notFound() {
-  return new ResourceNotFoundException({ message: 'The template sensor-fleet does not exist', $metadata: { httpStatusCode: 404 } });
+  return new ResourceNotFoundException({
+    message: 'The template sensor-fleet does not exist',
+    $metadata: { httpStatusCode: 404 },
+  });
 }
 
 /** Run the handler and return what it sent to CloudFormation. */
@@ -119,7 +138,9 @@ describe('Create', () => {
     describeReturns({ type: 'JITP' });
     const response = await run(createEvent(fullProps()));
     expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toMatch(/"sensor-fleet" is of type JITP; only FLEET_PROVISIONING templates accept a pre-provisioning hook/);
+    expect(response.Reason).toMatch(
+      /"sensor-fleet" is of type JITP; only FLEET_PROVISIONING templates accept a pre-provisioning hook/,
+    );
     expect(response.PhysicalResourceId).toBe(CREATE_FAILED_MARKER);
     expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
   });
@@ -141,12 +162,17 @@ describe('Create', () => {
 
   test('an IoT error reaches CloudFormation with its name, message and the template', async () => {
     describeReturns();
-    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({
-      message: 'The default version 9 does not exist', $metadata: { httpStatusCode: 400 },
-    }));
+    iot.on(UpdateProvisioningTemplateCommand).rejects(
+      new InvalidRequestException({
+        message: 'The default version 9 does not exist',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const response = await run(createEvent(fullProps({ DefaultVersionId: '9' })));
     expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toBe('UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: The default version 9 does not exist');
+    expect(response.Reason).toBe(
+      'UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: The default version 9 does not exist',
+    );
     // Refused by IoT: nothing changed, so the rollback's Delete must not touch the template.
     expect(response.PhysicalResourceId).toBe(CREATE_FAILED_MARKER);
   });
@@ -154,12 +180,16 @@ describe('Create', () => {
   test('a write whose outcome is unknown keeps the template name, so the Delete can clean up', async () => {
     process.env.SETTINGS_SDK_MAX_ATTEMPTS = '1';
     describeReturns();
-    iot.on(UpdateProvisioningTemplateCommand).rejects(new InternalFailureException({ message: 'boom', $metadata: { httpStatusCode: 500 } }));
+    iot
+      .on(UpdateProvisioningTemplateCommand)
+      .rejects(new InternalFailureException({ message: 'boom', $metadata: { httpStatusCode: 500 } }));
     const event = createEvent(fullProps());
     const response = await handler(event, lambdaContext(1_050)).then(() => JSON.parse(fetchMock.mock.calls[0][1].body));
     delete process.env.SETTINGS_SDK_MAX_ATTEMPTS;
     expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toMatch(/UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed.*InternalFailureException: boom/);
+    expect(response.Reason).toMatch(
+      /UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed.*InternalFailureException: boom/,
+    );
     expect(response.PhysicalResourceId).toBe('sensor-fleet');
   });
 
@@ -177,7 +207,10 @@ describe('Create', () => {
   });
 
   test('the template name in the event, not only the response, is what gets updated', async () => {
-    describeReturns({ templateName: 'other', templateArn: 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/other' });
+    describeReturns({
+      templateName: 'other',
+      templateArn: 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/other',
+    });
     const response = await run(createEvent(minimalProps({ TemplateName: 'other', Enabled: 'false' })));
     expect(iot).toHaveReceivedCommandWith(UpdateProvisioningTemplateCommand, { templateName: 'other', enabled: false });
     expect(response.PhysicalResourceId).toBe('other');
@@ -192,26 +225,38 @@ describe('Update', () => {
     ['enabled', { Enabled: 'false' }, { enabled: false }],
     ['defaultVersionId', { DefaultVersionId: '3' }, { defaultVersionId: 3 }],
     ['provisioning role', { ProvisioningRoleArn: ROLE_ARN }, { provisioningRoleArn: ROLE_ARN }],
-    ['hook', { PreProvisioningHook: { TargetArn: HOOK_ARN, PayloadVersion: '2020-04-01' } }, { preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } }],
+    [
+      'hook',
+      { PreProvisioningHook: { TargetArn: HOOK_ARN, PayloadVersion: '2020-04-01' } },
+      { preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } },
+    ],
   ])('sets %s, and only what is given', async (_field, change, expected) => {
     describeReturns();
     const response = await run(updateEvent('sensor-fleet', minimalProps(change as Partial<Props>), old));
-    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'sensor-fleet', Data: { TemplateArn: TEMPLATE_ARN } });
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([{ templateName: 'sensor-fleet', ...expected }]);
+    expect(response).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'sensor-fleet',
+      Data: { TemplateArn: TEMPLATE_ARN },
+    });
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
+      { templateName: 'sensor-fleet', ...expected },
+    ]);
   });
 
   test('a hook gone from the props is removed when it is still ours, in the same single write', async () => {
     describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
     const response = await run(updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined }), fullProps()));
     expect(response.Status).toBe('SUCCESS');
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([{
-      templateName: 'sensor-fleet',
-      description: 'Sensors',
-      enabled: true,
-      defaultVersionId: 2,
-      provisioningRoleArn: ROLE_ARN,
-      removePreProvisioningHook: true,
-    }]);
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        templateName: 'sensor-fleet',
+        description: 'Sensors',
+        enabled: true,
+        defaultVersionId: 2,
+        provisioningRoleArn: ROLE_ARN,
+        removePreProvisioningHook: true,
+      },
+    ]);
   });
 
   test('a hook gone from the props is left alone when someone else replaced it', async () => {
@@ -223,14 +268,29 @@ describe('Update', () => {
   });
 
   test('a renamed template gets a new physical id and the full desired state; the old one is left for the Delete', async () => {
-    describeReturns({ templateName: 'gateway-fleet', templateArn: 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/gateway-fleet' });
-    const response = await run(updateEvent('sensor-fleet', fullProps({ TemplateName: 'gateway-fleet', PreProvisioningHook: undefined }), fullProps()));
+    describeReturns({
+      templateName: 'gateway-fleet',
+      templateArn: 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/gateway-fleet',
+    });
+    const response = await run(
+      updateEvent(
+        'sensor-fleet',
+        fullProps({ TemplateName: 'gateway-fleet', PreProvisioningHook: undefined }),
+        fullProps(),
+      ),
+    );
     expect(response.PhysicalResourceId).toBe('gateway-fleet');
     expect(iot).toHaveReceivedCommandTimes(DescribeProvisioningTemplateCommand, 1);
     expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'gateway-fleet' });
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([{
-      templateName: 'gateway-fleet', description: 'Sensors', enabled: true, defaultVersionId: 2, provisioningRoleArn: ROLE_ARN,
-    }]);
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        templateName: 'gateway-fleet',
+        description: 'Sensors',
+        enabled: true,
+        defaultVersionId: 2,
+        provisioningRoleArn: ROLE_ARN,
+      },
+    ]);
   });
 
   test('a failed Update keeps the physical id', async () => {
@@ -242,7 +302,8 @@ describe('Update', () => {
 
   test('ConflictingResourceUpdateException is retried until the write goes through', async () => {
     describeReturns();
-    iot.on(UpdateProvisioningTemplateCommand)
+    iot
+      .on(UpdateProvisioningTemplateCommand)
       .rejectsOnce(new ConflictingResourceUpdateException({ message: 'busy', $metadata: { httpStatusCode: 409 } }))
       .rejectsOnce(new ConflictingResourceUpdateException({ message: 'busy', $metadata: { httpStatusCode: 409 } }))
       .resolves({});
@@ -253,18 +314,25 @@ describe('Update', () => {
 
   test('a role IoT cannot assume yet is retried for a bounded time, then fails naming the role problem', async () => {
     describeReturns();
-    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({
-      message: `The provisioning role ${ROLE_ARN} cannot be assumed by AWS IoT`, $metadata: { httpStatusCode: 400 },
-    }));
+    iot.on(UpdateProvisioningTemplateCommand).rejects(
+      new InvalidRequestException({
+        message: `The provisioning role ${ROLE_ARN} cannot be assumed by AWS IoT`,
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const response = await run(updateEvent('sensor-fleet', fullProps(), old));
     expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toMatch(/failed after \d+ attempts .*AWS IoT cannot assume the provisioning role.*arn:aws:iam::111122223333:role\/provisioning/);
+    expect(response.Reason).toMatch(
+      /failed after \d+ attempts .*AWS IoT cannot assume the provisioning role.*arn:aws:iam::111122223333:role\/provisioning/,
+    );
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand).length).toBeGreaterThan(1);
   });
 
   test('other InvalidRequestExceptions are not retried', async () => {
     describeReturns();
-    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({ message: 'bad version', $metadata: { httpStatusCode: 400 } }));
+    iot
+      .on(UpdateProvisioningTemplateCommand)
+      .rejects(new InvalidRequestException({ message: 'bad version', $metadata: { httpStatusCode: 400 } }));
     const response = await run(updateEvent('sensor-fleet', fullProps(), old));
     expect(response.Status).toBe('FAILED');
     expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
@@ -281,7 +349,7 @@ describe('Delete', () => {
     ]);
   });
 
-  test('leaves someone else\'s hook alone, and says so', async () => {
+  test("leaves someone else's hook alone, and says so", async () => {
     describeReturns({ preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' } });
     const response = await run(deleteEvent('sensor-fleet', fullProps()));
     expect(response.Status).toBe('SUCCESS');
@@ -318,15 +386,22 @@ describe('Delete', () => {
     describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
     await run(deleteEvent('old-name', fullProps()));
     expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'old-name' });
-    expect(iot).toHaveReceivedCommandWith(UpdateProvisioningTemplateCommand, { templateName: 'old-name', removePreProvisioningHook: true });
+    expect(iot).toHaveReceivedCommandWith(UpdateProvisioningTemplateCommand, {
+      templateName: 'old-name',
+      removePreProvisioningHook: true,
+    });
   });
 
   test('an IoT error fails the Delete with the template name, keeping the physical id', async () => {
     describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
-    iot.on(UpdateProvisioningTemplateCommand).rejects(new InvalidRequestException({ message: 'nope', $metadata: { httpStatusCode: 400 } }));
+    iot
+      .on(UpdateProvisioningTemplateCommand)
+      .rejects(new InvalidRequestException({ message: 'nope', $metadata: { httpStatusCode: 400 } }));
     const response = await run(deleteEvent('sensor-fleet', fullProps()));
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
-    expect(response.Reason).toBe('UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope');
+    expect(response.Reason).toBe(
+      'UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope',
+    );
   });
 });
 
@@ -355,7 +430,9 @@ describe('answering CloudFormation', () => {
   });
 
   test('an unexpected error still answers FAILED with the template name', async () => {
-    iot.on(DescribeProvisioningTemplateCommand).callsFake(() => { throw new TypeError('unexpected'); });
+    iot.on(DescribeProvisioningTemplateCommand).callsFake(() => {
+      throw new TypeError('unexpected');
+    });
     const response = await run(createEvent(fullProps()));
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toMatch(/sensor-fleet/);

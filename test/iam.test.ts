@@ -101,7 +101,9 @@ function synthesize(stack: Stack) {
   const statements: Statement[] = [
     ...byType('AWS::IAM::Policy').flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Statement[]),
     ...byType('AWS::IAM::ManagedPolicy').flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Statement[]),
-    ...byType('AWS::IAM::Role').flatMap(([, r]) => (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement as Statement[])),
+    ...byType('AWS::IAM::Role').flatMap(([, r]) =>
+      (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement as Statement[]),
+    ),
   ];
   return { template, provider, ours, idOf, byType, statements, stack };
 }
@@ -113,14 +115,23 @@ function newStack(): Stack {
 }
 
 function importedHook(stack: Stack, name = 'device-check') {
-  return lambda.Function.fromFunctionArn(stack, `Hook-${name}`, `arn:aws:lambda:eu-west-1:111122223333:function:${name}`);
+  return lambda.Function.fromFunctionArn(
+    stack,
+    `Hook-${name}`,
+    `arn:aws:lambda:eu-west-1:111122223333:function:${name}`,
+  );
 }
 
 function importedRole(stack: Stack, name = 'fleet-provisioning') {
   return iam.Role.fromRoleArn(stack, `Role-${name}`, `arn:aws:iam::111122223333:role/${name}`, { mutable: false });
 }
 
-function everyProp(stack: Stack, id: string, templateName: string, extra: Partial<ProvisioningTemplateSettingsProps> = {}) {
+function everyProp(
+  stack: Stack,
+  id: string,
+  templateName: string,
+  extra: Partial<ProvisioningTemplateSettingsProps> = {},
+) {
   return new ProvisioningTemplateSettings(stack, id, {
     templateName,
     description: 'Sensors',
@@ -145,10 +156,18 @@ function expectLeastPrivilege(s: Synth, widening: Widening = {}) {
   // The construct creates exactly these kinds of resources: no user, group,
   // managed policy, function URL or other principal-bearing resource.
   const types = new Set([...ours.values()].map((r) => r.Type));
-  expect([...types].sort()).toEqual(expect.arrayContaining(['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup']));
+  expect([...types].sort()).toEqual(
+    expect.arrayContaining(['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup']),
+  );
   for (const type of types) {
-    expect(['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Lambda::Permission', 'AWS::Logs::LogGroup',
-      'Custom::IoTProvisioningTemplateSettings']).toContain(type);
+    expect([
+      'AWS::IAM::Policy',
+      'AWS::IAM::Role',
+      'AWS::Lambda::Function',
+      'AWS::Lambda::Permission',
+      'AWS::Logs::LogGroup',
+      'Custom::IoTProvisioningTemplateSettings',
+    ]).toContain(type);
   }
 
   // One role, assumable by Lambda only, with no managed or inline policies of its own.
@@ -214,7 +233,9 @@ function expectLeastPrivilege(s: Synth, widening: Widening = {}) {
     const source = literal(p.SourceArn);
     expect(source).toMatch(/^arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate\/[^/]+$/);
     if (source.includes('*')) {
-      expect(widening.hooks?.[literal(p.FunctionName)] ?? []).toContain(source.replace(/^.*provisioningtemplate\//, ''));
+      expect(widening.hooks?.[literal(p.FunctionName)] ?? []).toContain(
+        source.replace(/^.*provisioningtemplate\//, ''),
+      );
     }
   }
 }
@@ -237,14 +258,20 @@ describe('the permissions the construct creates', () => {
     const s = synthesize(stack);
     expectLeastPrivilege(s);
 
-    expect(s.statements.map((st) => st.Sid).sort()).toEqual(['ManageProvisioningTemplates', 'PassProvisioningRoles', 'WriteOwnLogs']);
+    expect(s.statements.map((st) => st.Sid).sort()).toEqual([
+      'ManageProvisioningTemplates',
+      'PassProvisioningRoles',
+      'WriteOwnLogs',
+    ]);
     expect(templateResources(s)).toEqual(['arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet']);
     expect(passRoleResources(s)).toEqual(['arn:aws:iam::111122223333:role/fleet-provisioning']);
 
     const perms = s.byType('AWS::Lambda::Permission');
     expect(perms).toHaveLength(1);
     expect(perms[0][1].Properties.FunctionName).toBe('arn:aws:lambda:eu-west-1:111122223333:function:device-check');
-    expect(literal(perms[0][1].Properties.SourceArn)).toBe('arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet');
+    expect(literal(perms[0][1].Properties.SourceArn)).toBe(
+      'arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet',
+    );
   });
 
   test('no role and no hook: no iam:PassRole and no Lambda permission at all', () => {
@@ -253,7 +280,10 @@ describe('the permissions the construct creates', () => {
     const s = synthesize(stack);
     expectLeastPrivilege(s);
     expect(s.statements.flatMap((st) => list(st.Action)).sort()).toEqual([
-      'iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate', 'logs:CreateLogStream', 'logs:PutLogEvents',
+      'iot:DescribeProvisioningTemplate',
+      'iot:UpdateProvisioningTemplate',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
     ]);
     expect(s.byType('AWS::Lambda::Permission')).toEqual([]);
   });
@@ -272,8 +302,11 @@ describe('the permissions the construct creates', () => {
       'arn:aws:iam::111122223333:role/shared',
       { 'Fn::GetAtt': [stack.resolve((own.node.defaultChild as CfnResource).logicalId), 'Arn'] },
     ]);
-    expect(templateResources(s).sort()).toEqual(['fleet-a', 'fleet-b', 'fleet-c', 'fleet-d']
-      .map((n) => `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${n}`));
+    expect(templateResources(s).sort()).toEqual(
+      ['fleet-a', 'fleet-b', 'fleet-c', 'fleet-d'].map(
+        (n) => `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${n}`,
+      ),
+    );
   });
 
   test("the construct leaves the user's own roles and functions untouched", () => {
@@ -284,10 +317,14 @@ describe('the permissions the construct creates', () => {
         handler: 'index.handler',
         code: lambda.Code.fromInline('exports.handler = async () => ({ allowProvisioning: true })'),
       });
-      const role = new iam.Role(stack, 'ProvisioningRole', { assumedBy: new iam.ServicePrincipal('iot.amazonaws.com') });
+      const role = new iam.Role(stack, 'ProvisioningRole', {
+        assumedBy: new iam.ServicePrincipal('iot.amazonaws.com'),
+      });
       if (withConstruct) {
         new ProvisioningTemplateSettings(stack, 'Settings', {
-          templateName: 'sensor-fleet', provisioningRole: role, preProvisioningHook: ProvisioningHook.fromFunction(hook),
+          templateName: 'sensor-fleet',
+          provisioningRole: role,
+          preProvisioningHook: ProvisioningHook.fromFunction(hook),
         });
         const s = synthesize(stack);
         expectLeastPrivilege(s);
@@ -302,14 +339,28 @@ describe('the permissions the construct creates', () => {
     const stack = newStack();
     const hookA = importedHook(stack, 'hook-a');
     const hookB = importedHook(stack, 'hook-b');
-    new ProvisioningTemplateSettings(stack, 'S1', { templateName: 'sensor-fleet', preProvisioningHook: ProvisioningHook.fromFunction(hookA) });
-    new ProvisioningTemplateSettings(stack, 'S2', { templateName: 'meter-fleet', preProvisioningHook: ProvisioningHook.fromFunction(hookB) });
+    new ProvisioningTemplateSettings(stack, 'S1', {
+      templateName: 'sensor-fleet',
+      preProvisioningHook: ProvisioningHook.fromFunction(hookA),
+    });
+    new ProvisioningTemplateSettings(stack, 'S2', {
+      templateName: 'meter-fleet',
+      preProvisioningHook: ProvisioningHook.fromFunction(hookB),
+    });
     const s = synthesize(stack);
     expectLeastPrivilege(s);
-    const perms = s.byType('AWS::Lambda::Permission').map(([, r]) => [r.Properties.FunctionName, literal(r.Properties.SourceArn)]);
+    const perms = s
+      .byType('AWS::Lambda::Permission')
+      .map(([, r]) => [r.Properties.FunctionName, literal(r.Properties.SourceArn)]);
     expect(perms.sort()).toEqual([
-      ['arn:aws:lambda:eu-west-1:111122223333:function:hook-a', 'arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet'],
-      ['arn:aws:lambda:eu-west-1:111122223333:function:hook-b', 'arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/meter-fleet'],
+      [
+        'arn:aws:lambda:eu-west-1:111122223333:function:hook-a',
+        'arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet',
+      ],
+      [
+        'arn:aws:lambda:eu-west-1:111122223333:function:hook-b',
+        'arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/meter-fleet',
+      ],
     ]);
   });
 
@@ -321,16 +372,31 @@ describe('the permissions the construct creates', () => {
     new ProvisioningTemplateSettings(stack, 'C', { templateName: 'gateway-fleet', preProvisioningHook: hook });
     const s = synthesize(stack);
     expectLeastPrivilege(s);
-    expect(s.byType('AWS::Lambda::Permission').map(([, r]) => literal(r.Properties.SourceArn)).sort()).toEqual(
-      ['gateway-fleet', 'meter-fleet', 'sensor-fleet'].map((n) => `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${n}`));
+    expect(
+      s
+        .byType('AWS::Lambda::Permission')
+        .map(([, r]) => literal(r.Properties.SourceArn))
+        .sort(),
+    ).toEqual(
+      ['gateway-fleet', 'meter-fleet', 'sensor-fleet'].map(
+        (n) => `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${n}`,
+      ),
+    );
   });
 
   test('adding a template to a hook adds one exact permission and leaves the existing ones as they were', () => {
     const permissions = (names: string[]) => {
       const stack = newStack();
       const hook = ProvisioningHook.fromFunction(importedHook(stack));
-      names.forEach((name, i) => new ProvisioningTemplateSettings(stack, `S${i}`, { templateName: name, preProvisioningHook: hook }));
-      return Object.fromEntries(synthesize(stack).byType('AWS::Lambda::Permission').map(([id, r]) => [id, literal(r.Properties.SourceArn)]));
+      names.forEach(
+        (name, i) =>
+          new ProvisioningTemplateSettings(stack, `S${i}`, { templateName: name, preProvisioningHook: hook }),
+      );
+      return Object.fromEntries(
+        synthesize(stack)
+          .byType('AWS::Lambda::Permission')
+          .map(([id, r]) => [id, literal(r.Properties.SourceArn)]),
+      );
     };
     const before = permissions(['sensor-fleet', 'meter-fleet']);
     const after = permissions(['sensor-fleet', 'meter-fleet', 'a-gateway-fleet']);
@@ -375,15 +441,30 @@ describe('the permissions the construct creates', () => {
       hooks: { [hook.functionArn]: wildcards(hookScope.patterns) },
     });
     // The policy holds exactly the scoped patterns; the busy hook gets MAX_HOOK_PERMISSIONS permissions, the other one exact ones.
-    expect(templateResources(s).sort()).toEqual(policy.patterns.map((p) => `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${p}`).sort());
+    expect(templateResources(s).sort()).toEqual(
+      policy.patterns.map((p) => `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${p}`).sort(),
+    );
     const perms = s.byType('AWS::Lambda::Permission').map(([, r]) => r.Properties);
     expect(perms.filter((p) => p.FunctionName === hook.functionArn)).toHaveLength(MAX_HOOK_PERMISSIONS);
     // Both widenings are announced at synth, each under its own warning id.
-    const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((w) => String(w.entry.data));
+    const warnings = Annotations.fromStack(stack)
+      .findWarning('*', Match.anyValue())
+      .map((w) => String(w.entry.data));
     expect(warnings.filter((w) => w.includes(WIDENED_WARNING_ID))).toHaveLength(1);
     expect(warnings.filter((w) => w.includes(HOOK_WIDENED_WARNING_ID) && w.includes(hook.node.path))).toHaveLength(1);
-    expect(perms.filter((p) => p.FunctionName === fewHook.functionArn).map((p) => literal(p.SourceArn)).sort()).toEqual(
-      [60, 61, 62].map((i) => `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${i % 2 ? 'sensor' : 'meter'}-fleet-template-number-00${i}`).sort());
+    expect(
+      perms
+        .filter((p) => p.FunctionName === fewHook.functionArn)
+        .map((p) => literal(p.SourceArn))
+        .sort(),
+    ).toEqual(
+      [60, 61, 62]
+        .map(
+          (i) =>
+            `arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/${i % 2 ? 'sensor' : 'meter'}-fleet-template-number-00${i}`,
+        )
+        .sort(),
+    );
   });
 
   test('the wildcard check itself catches a wildcard resource and action', () => {
@@ -392,12 +473,30 @@ describe('the permissions the construct creates', () => {
     new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet' });
     const s = synthesize(stack);
     const bad = (st: Statement) => ({ ...s, statements: [...s.statements, st] });
-    expect(() => expectLeastPrivilege(bad({ Effect: 'Allow', Action: 'iot:*', Resource: 'arn:aws:iot:eu-west-1:111122223333:thing/x' }))).toThrow();
-    expect(() => expectLeastPrivilege(bad({ Effect: 'Allow', Action: 'iot:UpdateProvisioningTemplate', Resource: '*' }))).toThrow();
-    expect(() => expectLeastPrivilege(bad({
-      Effect: 'Allow', Action: 'iot:UpdateProvisioningTemplate', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iot:eu-west-1:111122223333:provisioningtemplate/*']] },
-    }))).toThrow();
-    expect(() => expectLeastPrivilege(bad({ Effect: 'Allow', Action: 'iam:PassRole', Resource: 'arn:aws:iam::111122223333:role/x' }))).toThrow();
+    expect(() =>
+      expectLeastPrivilege(
+        bad({ Effect: 'Allow', Action: 'iot:*', Resource: 'arn:aws:iot:eu-west-1:111122223333:thing/x' }),
+      ),
+    ).toThrow();
+    expect(() =>
+      expectLeastPrivilege(bad({ Effect: 'Allow', Action: 'iot:UpdateProvisioningTemplate', Resource: '*' })),
+    ).toThrow();
+    expect(() =>
+      expectLeastPrivilege(
+        bad({
+          Effect: 'Allow',
+          Action: 'iot:UpdateProvisioningTemplate',
+          Resource: {
+            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iot:eu-west-1:111122223333:provisioningtemplate/*']],
+          },
+        }),
+      ),
+    ).toThrow();
+    expect(() =>
+      expectLeastPrivilege(
+        bad({ Effect: 'Allow', Action: 'iam:PassRole', Resource: 'arn:aws:iam::111122223333:role/x' }),
+      ),
+    ).toThrow();
     expect(() => expectLeastPrivilege(s)).not.toThrow();
   });
 });

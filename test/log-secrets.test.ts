@@ -23,13 +23,14 @@ const SIGNATURE = '2f9d1c7e4b8a6f3e0d5c9b7a1e4f8d2c6b0a9e3f7d1c5b8a2e6f0d4c8b3a7
 const SECURITY_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLEpresignedSessionTokenFORtheRESPONSEurl0123456789abcdef';
 const CREDENTIAL = 'ASIAEXAMPLEPRESIGNER';
 /** A CloudFormation response URL as it really looks: a pre-signed S3 PUT. */
-const RESPONSE_URL = 'https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/'
-  + 'arn%3Aaws%3Acloudformation%3Aeu-west-1%3A111122223333%3Astack/fleet/5b6f0a10-cafe-11ef-9c3e-0a1b2c3d4e5f%7CSettings%7C'
-  + '7d3e9f1a-1b2c-4d5e-8f90-a1b2c3d4e5f6'
-  + '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261125T203000Z&X-Amz-SignedHeaders=host&X-Amz-Expires=7200'
-  + `&X-Amz-Credential=${CREDENTIAL}%2F20261125%2Feu-west-1%2Fs3%2Faws4_request`
-  + `&X-Amz-Security-Token=${encodeURIComponent(SECURITY_TOKEN)}`
-  + `&X-Amz-Signature=${SIGNATURE}`;
+const RESPONSE_URL =
+  'https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/' +
+  'arn%3Aaws%3Acloudformation%3Aeu-west-1%3A111122223333%3Astack/fleet/5b6f0a10-cafe-11ef-9c3e-0a1b2c3d4e5f%7CSettings%7C' +
+  '7d3e9f1a-1b2c-4d5e-8f90-a1b2c3d4e5f6' +
+  '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261125T203000Z&X-Amz-SignedHeaders=host&X-Amz-Expires=7200' +
+  `&X-Amz-Credential=${CREDENTIAL}%2F20261125%2Feu-west-1%2Fs3%2Faws4_request` +
+  `&X-Amz-Security-Token=${encodeURIComponent(SECURITY_TOKEN)}` +
+  `&X-Amz-Signature=${SIGNATURE}`;
 
 /** The function's own credentials, as Lambda puts them in its environment. */
 const ENV_CREDENTIALS = {
@@ -43,7 +44,7 @@ const SECRETS: Record<string, string> = {
   'response URL': RESPONSE_URL,
   'response URL, decoded': decodeURIComponent(RESPONSE_URL),
   'response URL path': RESPONSE_URL.split('?')[0],
-  'signature': SIGNATURE,
+  signature: SIGNATURE,
   'presigning session token': SECURITY_TOKEN,
   'presigning session token, encoded': encodeURIComponent(SECURITY_TOKEN),
   'presigning credential': CREDENTIAL,
@@ -75,7 +76,7 @@ beforeAll(() => {
   }
   global.fetch = fetchMock as unknown as typeof fetch;
   const capture = (...args: unknown[]) => {
-    output.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a) ?? String(a))).join(' '));
+    output.push(args.map((a) => (typeof a === 'string' ? a : (JSON.stringify(a) ?? String(a)))).join(' '));
   };
   for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
     jest.spyOn(console, method).mockImplementation(capture);
@@ -105,17 +106,25 @@ beforeEach(() => {
 });
 
 /** Every prop set; with or without our hook. */
-const props = (hook: boolean) => fullProps({
-  TemplateName: TEMPLATE_NAME,
-  ProvisioningRoleArn: ROLE_ARN,
-  PreProvisioningHook: hook ? { TargetArn: HOOK_ARN, PayloadVersion: '2020-04-01' } : undefined,
-});
+const props = (hook: boolean) =>
+  fullProps({
+    TemplateName: TEMPLATE_NAME,
+    ProvisioningRoleArn: ROLE_ARN,
+    PreProvisioningHook: hook ? { TargetArn: HOOK_ARN, PayloadVersion: '2020-04-01' } : undefined,
+  });
 
-function event(requestType: 'Create' | 'Update' | 'Delete', hook: boolean, oldHook = true): CloudFormationCustomResourceEvent {
+function event(
+  requestType: 'Create' | 'Update' | 'Delete',
+  hook: boolean,
+  oldHook = true,
+): CloudFormationCustomResourceEvent {
   switch (requestType) {
-    case 'Create': return createEvent(props(hook), RESPONSE_URL);
-    case 'Update': return updateEvent(TEMPLATE_NAME, props(hook), props(oldHook), RESPONSE_URL);
-    case 'Delete': return deleteEvent(TEMPLATE_NAME, props(hook), RESPONSE_URL);
+    case 'Create':
+      return createEvent(props(hook), RESPONSE_URL);
+    case 'Update':
+      return updateEvent(TEMPLATE_NAME, props(hook), props(oldHook), RESPONSE_URL);
+    case 'Delete':
+      return deleteEvent(TEMPLATE_NAME, props(hook), RESPONSE_URL);
   }
 }
 
@@ -135,7 +144,10 @@ function describeWith(hookArn: string | undefined) {
 
 /** The answers the handler PUT to the response URL. */
 function answers(): { url: string; body: Record<string, unknown> }[] {
-  return fetchMock.mock.calls.map(([url, init]) => ({ url: String(url), body: JSON.parse((init as RequestInit).body as string) }));
+  return fetchMock.mock.calls.map(([url, init]) => ({
+    url: String(url),
+    body: JSON.parse((init as RequestInit).body as string),
+  }));
 }
 
 function expectNoSecretIn(lines: string[]) {
@@ -163,7 +175,10 @@ describe("the handler's log output holds no secret", () => {
 
     const sent = answers();
     expect(sent.map((a) => [a.body.Status, a.body.PhysicalResourceId])).toEqual([
-      ['SUCCESS', TEMPLATE_NAME], ['SUCCESS', TEMPLATE_NAME], ['SUCCESS', TEMPLATE_NAME], ['SUCCESS', TEMPLATE_NAME],
+      ['SUCCESS', TEMPLATE_NAME],
+      ['SUCCESS', TEMPLATE_NAME],
+      ['SUCCESS', TEMPLATE_NAME],
+      ['SUCCESS', TEMPLATE_NAME],
     ]);
     // The URL was used (so it was in reach of the handler), and the handler logged the whole time.
     expect(sent.every((a) => a.url === RESPONSE_URL)).toBe(true);
@@ -178,20 +193,35 @@ describe("the handler's log output holds no secret", () => {
     const start = output.length;
     // An update that conflicts twice, then succeeds.
     iot.on(DescribeProvisioningTemplateCommand).resolves(describeWith(undefined));
-    iot.on(UpdateProvisioningTemplateCommand)
-      .rejectsOnce(new ConflictingResourceUpdateException({ message: 'A conflicting update is in progress', $metadata: { httpStatusCode: 409 } }))
-      .rejectsOnce(new ConflictingResourceUpdateException({ message: 'A conflicting update is in progress', $metadata: { httpStatusCode: 409 } }))
+    iot
+      .on(UpdateProvisioningTemplateCommand)
+      .rejectsOnce(
+        new ConflictingResourceUpdateException({
+          message: 'A conflicting update is in progress',
+          $metadata: { httpStatusCode: 409 },
+        }),
+      )
+      .rejectsOnce(
+        new ConflictingResourceUpdateException({
+          message: 'A conflicting update is in progress',
+          $metadata: { httpStatusCode: 409 },
+        }),
+      )
       .resolves({});
     // CloudFormation's endpoint fails once (network), then refuses once (HTTP 500), then accepts.
     fetchMock
-      .mockRejectedValueOnce(Object.assign(new TypeError('fetch failed'), { cause: new Error('getaddrinfo EAI_AGAIN') }))
+      .mockRejectedValueOnce(
+        Object.assign(new TypeError('fetch failed'), { cause: new Error('getaddrinfo EAI_AGAIN') }),
+      )
       .mockResolvedValueOnce(new Response('<Error><Code>InternalError</Code></Error>', { status: 500 }))
       .mockResolvedValue(new Response(null, { status: 200 }));
     await handler(event('Create', true), context());
 
     // A Create of a template that does not exist: FAILED, with a reason.
     iot.reset();
-    iot.on(DescribeProvisioningTemplateCommand).rejects(new ResourceNotFoundException({ message: 'Template not found', $metadata: { httpStatusCode: 404 } }));
+    iot
+      .on(DescribeProvisioningTemplateCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Template not found', $metadata: { httpStatusCode: 404 } }));
     await handler(event('Create', true), context());
 
     const sent = answers();
@@ -209,7 +239,9 @@ describe("the handler's log output holds no secret", () => {
     // Guard against a check that cannot fail.
     expect(() => expectNoSecretIn([`PUT ${RESPONSE_URL}`])).toThrow(/response URL/);
     expect(() => expectNoSecretIn([`signature=${SIGNATURE}`])).toThrow(/signature/);
-    expect(() => expectNoSecretIn([JSON.stringify({ env: ENV_CREDENTIALS.AWS_SECRET_ACCESS_KEY })])).toThrow(/AWS_SECRET_ACCESS_KEY/);
+    expect(() => expectNoSecretIn([JSON.stringify({ env: ENV_CREDENTIALS.AWS_SECRET_ACCESS_KEY })])).toThrow(
+      /AWS_SECRET_ACCESS_KEY/,
+    );
     expect(() => expectNoSecretIn([`token ${ENV_CREDENTIALS.AWS_SESSION_TOKEN}`])).toThrow(/AWS_SESSION_TOKEN/);
     expect(() => expectNoSecretIn(['{"message":"event","RequestType":"Create"}'])).not.toThrow();
   });

@@ -93,8 +93,14 @@ function allConstructs(root: IConstruct): IConstruct[] {
 
 /** Every prop set, with a hook and role imported: the stack holds nothing but what the construct creates. */
 function everyPropWithImportedResources(stack: Stack) {
-  const hook = lambda.Function.fromFunctionArn(stack, 'Hook', 'arn:aws:lambda:eu-west-1:111122223333:function:device-check');
-  const role = iam.Role.fromRoleArn(stack, 'ProvisioningRole', 'arn:aws:iam::111122223333:role/fleet-provisioning', { mutable: false });
+  const hook = lambda.Function.fromFunctionArn(
+    stack,
+    'Hook',
+    'arn:aws:lambda:eu-west-1:111122223333:function:device-check',
+  );
+  const role = iam.Role.fromRoleArn(stack, 'ProvisioningRole', 'arn:aws:iam::111122223333:role/fleet-provisioning', {
+    mutable: false,
+  });
   new ProvisioningTemplateSettings(stack, 'Settings', {
     templateName: 'sensor-fleet',
     description: 'Sensors, fleet provisioning by claim',
@@ -109,7 +115,9 @@ function everyPropWithImportedResources(stack: Stack) {
 describe('cdk-nag AwsSolutionsChecks and ServerlessChecks', () => {
   test('the example app has no unacknowledged error or warning', () => {
     const app = newApp();
-    const stack = new FleetProvisioningStack(app, 'FleetProvisioningExample', { existingTemplateName: 'existing-fleet' });
+    const stack = new FleetProvisioningStack(app, 'FleetProvisioningExample', {
+      existingTemplateName: 'existing-fleet',
+    });
     expect(describeFindings(findings(app))).toEqual([]);
     // Not vacuous: the stack holds the construct's handler and both settings.
     expect(stack.node.tryFindChild(PROVIDER_ID)).toBeDefined();
@@ -150,14 +158,23 @@ describe('cdk-nag AwsSolutionsChecks and ServerlessChecks', () => {
       preProvisioningHook: ProvisioningHook.fromFunction(hook),
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new ProvisioningTemplateSettings(stack, 'OtherSettings', { templateName: 'meter-fleet', preProvisioningHook: ProvisioningHook.fromFunction(hook) });
+    new ProvisioningTemplateSettings(stack, 'OtherSettings', {
+      templateName: 'meter-fleet',
+      preProvisioningHook: ProvisioningHook.fromFunction(hook),
+    });
 
     const all = findings(app);
     expect(describeFindings(all.filter((f) => isOurs(f, stack, ['Settings', 'OtherSettings'])))).toEqual([]);
 
     // The same rules the construct acknowledges on its handler still fire on the user's function.
     const onUserHook = all.filter((f) => f.path === 'UserStack/Hook/Resource').map((f) => f.rule);
-    expect(onUserHook).toEqual(expect.arrayContaining(['Serverless-LambdaDLQ', 'Serverless-LambdaTracing', 'Serverless-LambdaDefaultMemorySize']));
+    expect(onUserHook).toEqual(
+      expect.arrayContaining([
+        'Serverless-LambdaDLQ',
+        'Serverless-LambdaTracing',
+        'Serverless-LambdaDefaultMemorySize',
+      ]),
+    );
   });
 
   test('the construct acknowledges findings on its own handler only, each with a reason', () => {
@@ -170,27 +187,36 @@ describe('cdk-nag AwsSolutionsChecks and ServerlessChecks', () => {
     for (const c of allConstructs(app)) {
       for (const entry of c.node.metadata) {
         if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
-          acknowledged.set(c.node.path, { ...acknowledged.get(c.node.path), ...(entry.data as Record<string, string>) });
+          acknowledged.set(c.node.path, {
+            ...acknowledged.get(c.node.path),
+            ...(entry.data as Record<string, string>),
+          });
         }
       }
     }
     expect([...acknowledged.keys()]).toEqual([handlerPath]);
     const rules = acknowledged.get(handlerPath)!;
     // Ids are recorded with CDK's qualifier ("annotation::" or "Annotation::", by CDK version).
-    expect(Object.keys(rules).map((id) => id.replace(/^annotation::/i, '')).sort()).toEqual(['Serverless-LambdaDLQ', 'Serverless-LambdaTracing']);
+    expect(
+      Object.keys(rules)
+        .map((id) => id.replace(/^annotation::/i, ''))
+        .sort(),
+    ).toEqual(['Serverless-LambdaDLQ', 'Serverless-LambdaTracing']);
     for (const reason of Object.values(rules)) {
       expect(reason.length).toBeGreaterThan(150);
     }
   });
 
-  test('a policy widened to fit IAM\'s size limit is reported by cdk-nag (AwsSolutions-IAM5 on the pattern), not hidden', () => {
+  test("a policy widened to fit IAM's size limit is reported by cdk-nag (AwsSolutions-IAM5 on the pattern), not hidden", () => {
     const app = newApp();
     const stack = new Stack(app, 'UserStack', { env: ENV });
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
       const id = `S${i}`;
       ids.push(id);
-      new ProvisioningTemplateSettings(stack, id, { templateName: `fleet-provisioning-template-${String(i).padStart(4, '0')}` });
+      new ProvisioningTemplateSettings(stack, id, {
+        templateName: `fleet-provisioning-template-${String(i).padStart(4, '0')}`,
+      });
     }
     const all = findings(app);
     expect(all.length).toBeGreaterThan(0);
@@ -199,7 +225,9 @@ describe('cdk-nag AwsSolutionsChecks and ServerlessChecks', () => {
       expect(f).toMatchObject({
         plugin: 'AwsSolutions',
         path: `UserStack/${PROVIDER_ID}/Policy`,
-        rule: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:iot:eu-west-1:111122223333:provisioningtemplate\/fleet-provisioning-template-\d*\*\]$/),
+        rule: expect.stringMatching(
+          /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:iot:eu-west-1:111122223333:provisioningtemplate\/fleet-provisioning-template-\d*\*\]$/,
+        ),
       });
     }
     expect(isOurs(all[0], stack, ids)).toBe(true);

@@ -20,7 +20,12 @@ beforeAll(() => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, npm_config_loglevel: 'silent', npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+    env: {
+      ...process.env,
+      npm_config_loglevel: 'silent',
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+    },
     timeout: 60_000,
   });
   const [report] = JSON.parse(out);
@@ -28,7 +33,8 @@ beforeAll(() => {
 }, 90_000);
 
 /** The construct's modules: every lib/*.ts that is not a declaration file. */
-const libModules = fs.readdirSync(path.join(ROOT, 'lib'))
+const libModules = fs
+  .readdirSync(path.join(ROOT, 'lib'))
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
   .map((f) => f.replace(/\.ts$/, ''));
 
@@ -50,9 +56,23 @@ describe('npm pack', () => {
 
   test('contains no tests, example app, cloud assembly, handler source, benchmark or build tooling', () => {
     const forbidden = [
-      /^test\//, /^bin\//, /(^|\/)cdk\.out\//, /^lambda\//, /^bench\//, /^scripts\//, /^coverage\//, /^node_modules\//,
-      /^cdk\.json$/, /^jest\.config/, /^tsconfig/, /^eslint\.config/, /^\.prettier/, /\.tgz$/, /\.test\./,
-      /^integ\./, /\.snapshot\//,
+      /^test\//,
+      /^bin\//,
+      /(^|\/)cdk\.out\//,
+      /^lambda\//,
+      /^bench\//,
+      /^scripts\//,
+      /^coverage\//,
+      /^node_modules\//,
+      /^cdk\.json$/,
+      /^jest\.config/,
+      /^tsconfig/,
+      /^eslint\.config/,
+      /^\.prettier/,
+      /\.tgz$/,
+      /\.test\./,
+      /^integ\./,
+      /\.snapshot\//,
     ];
     const offending = files.filter((f) => forbidden.some((re) => re.test(f)));
     expect(offending).toEqual([]);
@@ -61,7 +81,12 @@ describe('npm pack', () => {
   });
 
   test('ships nothing but the listed kinds of files', () => {
-    const allowed = [/^lib\/[^/]+\.(js|d\.ts)$/, /^assets\/handler\/index\.js$/, /^\.jsii$/, /^(README\.md|LICENSE|API\.md|package\.json)$/];
+    const allowed = [
+      /^lib\/[^/]+\.(js|d\.ts)$/,
+      /^assets\/handler\/index\.js$/,
+      /^\.jsii$/,
+      /^(README\.md|LICENSE|API\.md|package\.json)$/,
+    ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
   });
 

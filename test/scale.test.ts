@@ -20,8 +20,14 @@ import { RESOURCE_TYPE } from '../lib/handler-contract';
 import { WIDENED_WARNING_ID } from '../lib/provider';
 import { scopeNames } from '../lib/scoping';
 import {
-  CfnTemplate, MANAGED_POLICY_LIMIT, ROLE_INLINE_POLICY_LIMIT, Resolver, TEMPLATE_SIZE_LIMIT,
-  inlinePolicyCharsByRole, managedPolicyChars, resourceCount,
+  CfnTemplate,
+  MANAGED_POLICY_LIMIT,
+  ROLE_INLINE_POLICY_LIMIT,
+  Resolver,
+  TEMPLATE_SIZE_LIMIT,
+  inlinePolicyCharsByRole,
+  managedPolicyChars,
+  resourceCount,
 } from '../bench/measure';
 
 const templateName = (i: number) => `fleet-customer-${String(i).padStart(3, '0')}`;
@@ -99,14 +105,15 @@ describe('250 templates in one stack', () => {
     synth = synthesize(N);
   });
 
-  test('at most N + 15 resources, far below CloudFormation\'s 500', () => {
+  test("at most N + 15 resources, far below CloudFormation's 500", () => {
     expect(Object.keys(ofType(synth.template, RESOURCE_TYPE))).toHaveLength(N);
     expect(resourceCount(synth.template)).toBeLessThanOrEqual(N + 15);
   });
 
   test('exactly one handler function serves every custom resource', () => {
-    const serviceTokens = new Set(Object.values(ofType(synth.template, RESOURCE_TYPE))
-      .map((r) => JSON.stringify(r.Properties!.ServiceToken)));
+    const serviceTokens = new Set(
+      Object.values(ofType(synth.template, RESOURCE_TYPE)).map((r) => JSON.stringify(r.Properties!.ServiceToken)),
+    );
     expect(serviceTokens.size).toBe(1);
     const [token] = [...serviceTokens];
     const handlerId = (JSON.parse(token) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
@@ -116,7 +123,7 @@ describe('250 templates in one stack', () => {
     expect(Object.keys(functions)).toHaveLength(2);
   });
 
-  test('every role\'s inline policies fit IAM\'s 10,240 characters, worst case', () => {
+  test("every role's inline policies fit IAM's 10,240 characters, worst case", () => {
     const sizes = inlinePolicyCharsByRole(synth.template, 'worst');
     // The handler's role, the hook's role and the provisioning role.
     expect(sizes.size).toBe(3);
@@ -127,13 +134,13 @@ describe('250 templates in one stack', () => {
     }
   });
 
-  test('every customer managed policy fits IAM\'s 6,144 characters, worst case', () => {
+  test("every customer managed policy fits IAM's 6,144 characters, worst case", () => {
     for (const [policy, size] of managedPolicyChars(synth.template, 'worst')) {
       expect({ policy, size: size <= MANAGED_POLICY_LIMIT }).toEqual({ policy, size: true });
     }
   });
 
-  test('the template is within CloudFormation\'s 1 MB', () => {
+  test("the template is within CloudFormation's 1 MB", () => {
     expect(synth.templateBytes).toBeGreaterThan(0);
     expect(synth.templateBytes).toBeLessThanOrEqual(TEMPLATE_SIZE_LIMIT);
   });
@@ -143,8 +150,10 @@ describe('250 templates in one stack', () => {
     expect(patterns.length).toBeLessThan(N);
     expect(patterns).not.toContain('*');
     for (let i = 0; i < N; i++) {
-      expect({ name: templateName(i), covered: patterns.some((p) => covers(p, templateName(i))) })
-        .toEqual({ name: templateName(i), covered: true });
+      expect({ name: templateName(i), covered: patterns.some((p) => covers(p, templateName(i))) }).toEqual({
+        name: templateName(i),
+        covered: true,
+      });
     }
     const warning = synth.warnings.find((w) => w.includes(WIDENED_WARNING_ID));
     expect(warning).toBeDefined();
@@ -184,7 +193,10 @@ describe('scopeNames', () => {
   });
 
   test('a name alone in its group stays exact; a name that is a prefix of another is covered by the fold', () => {
-    expect(scopeNames(['alpha-1', 'alpha-2', 'beta'], atMost(2))).toEqual({ patterns: ['alpha-*', 'beta'], widened: true });
+    expect(scopeNames(['alpha-1', 'alpha-2', 'beta'], atMost(2))).toEqual({
+      patterns: ['alpha-*', 'beta'],
+      widened: true,
+    });
     expect(scopeNames(['abc', 'abcd', 'xyz'], atMost(2))).toEqual({ patterns: ['abc*', 'xyz'], widened: true });
   });
 
@@ -214,7 +226,10 @@ describe('scopeNames', () => {
   test('"*" when nothing else fits, tokens included', () => {
     const token = Lazy.string({ produce: () => 'from-a-parameter' });
     expect(scopeNames(['a', 'b', token], () => false)).toEqual({ patterns: ['*'], widened: true });
-    expect(scopeNames([token, Lazy.string({ produce: () => 'other' })], atMost(1))).toEqual({ patterns: ['*'], widened: true });
+    expect(scopeNames([token, Lazy.string({ produce: () => 'other' })], atMost(1))).toEqual({
+      patterns: ['*'],
+      widened: true,
+    });
   });
 
   test('the limit decides: a bigger budget keeps longer prefixes', () => {

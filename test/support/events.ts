@@ -18,7 +18,8 @@ export const HOOK_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:hook';
 export const OTHER_HOOK_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:someone-elses-hook';
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/provisioning';
 /** Looks like CloudFormation's pre-signed S3 URL; must never be logged. */
-export const DEFAULT_RESPONSE_URL = 'https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A111122223333%3Astack/test/1|Settings|req?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLESECRET%2F20261125%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=deadbeefcafe0123456789';
+export const DEFAULT_RESPONSE_URL =
+  'https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/arn%3Aaws%3Acloudformation%3Aeu-west-1%3A111122223333%3Astack/test/1|Settings|req?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLESECRET%2F20261125%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=deadbeefcafe0123456789';
 
 export type Props = Omit<SettingsProperties, 'ServiceToken'>;
 
@@ -57,10 +58,17 @@ function common(responseUrl: ResponseUrl, logicalId: string) {
 }
 
 function withToken(props: Props) {
-  return { ServiceToken: SERVICE_TOKEN, ...props } as unknown as CloudFormationCustomResourceCreateEvent['ResourceProperties'];
+  return {
+    ServiceToken: SERVICE_TOKEN,
+    ...props,
+  } as unknown as CloudFormationCustomResourceCreateEvent['ResourceProperties'];
 }
 
-export function createEvent(props: Props, responseUrl: ResponseUrl = DEFAULT_RESPONSE_URL, logicalId = 'Settings'): CloudFormationCustomResourceCreateEvent {
+export function createEvent(
+  props: Props,
+  responseUrl: ResponseUrl = DEFAULT_RESPONSE_URL,
+  logicalId = 'Settings',
+): CloudFormationCustomResourceCreateEvent {
   return { ...common(responseUrl, logicalId), RequestType: 'Create', ResourceProperties: withToken(props) };
 }
 
@@ -86,7 +94,12 @@ export function deleteEvent(
   responseUrl: ResponseUrl = DEFAULT_RESPONSE_URL,
   logicalId = 'Settings',
 ): CloudFormationCustomResourceDeleteEvent {
-  return { ...common(responseUrl, logicalId), RequestType: 'Delete', PhysicalResourceId: physicalId, ResourceProperties: withToken(props) };
+  return {
+    ...common(responseUrl, logicalId),
+    RequestType: 'Delete',
+    PhysicalResourceId: physicalId,
+    ResourceProperties: withToken(props),
+  };
 }
 
 /** A Lambda context whose remaining time counts down from `timeoutMs`. */
