@@ -310,6 +310,27 @@ describe('hook invoke permission', () => {
   });
 });
 
+describe('resources from other stacks', () => {
+  test("a hook function and role from another stack: the permission lives in the construct's stack", () => {
+    const app = new App();
+    const shared = new Stack(app, 'Shared', { env: ENV });
+    const fleet = new Stack(app, 'Fleet', { env: ENV });
+    new ProvisioningTemplateSettings(fleet, 'S', {
+      templateName: 'sensor-fleet',
+      provisioningRole: provisioningRole(shared),
+      preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(shared)),
+    });
+    const template = Template.fromStack(fleet);
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::ImportValue': Match.stringLikeRegexp('^Shared:') },
+      SourceArn: templateArn('sensor-fleet'),
+    });
+    Template.fromStack(shared).resourceCountIs('AWS::Lambda::Permission', 0);
+    expect(fleet.dependencies).toContain(shared);
+  });
+});
+
 describe('ordering', () => {
   test('the custom resource depends on its policy and on the hook permission', () => {
     const { template } = stackWith((stack) => {
