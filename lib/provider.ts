@@ -38,7 +38,7 @@ export const SERVICE_TIMEOUT = Duration.minutes(10);
 /** Warning id emitted when template permissions are widened to fit IAM's limit. */
 export const WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:permissionsWidened';
 
-/** Warning id emitted when a hook's invoke permissions are widened to fit Lambda's limit. */
+/** Warning id emitted when a hook's invoke permissions are widened to MAX_HOOK_PERMISSIONS patterns. */
 export const HOOK_WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:hookPermissionsWidened';
 
 /**
@@ -50,9 +50,8 @@ export const HOOK_WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:h
  * Each permission is also a CloudFormation resource, and every one of them
  * stays in the stack once the cap is reached (the patterns are only known at
  * synth, so the permissions cannot shrink to their number). 8 keeps a stack of
- * N templates sharing one hook at N + 15 resources or fewer (issue 4: the
- * handler's 4 resources + 8 permissions + the hook, its role and the
- * provisioning role); see test/scale.test.ts.
+ * N templates sharing one hook at N + 12 resources of this library (the
+ * handler's 4 resources and 8 permissions); see test/scale.test.ts.
  */
 export const MAX_HOOK_PERMISSIONS = 8;
 

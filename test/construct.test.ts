@@ -404,6 +404,22 @@ describe('validation at synth time', () => {
     },
   );
 
+  test("too many distinct provisioning roles for IAM's policy limit fail synthesis, saying why", () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: ENV });
+    for (let i = 0; i < 80; i++) {
+      const role = iam.Role.fromRoleArn(
+        stack,
+        `Role${i}`,
+        `arn:aws:iam::111122223333:role/provisioning/${'r'.repeat(100)}-${i}`,
+      );
+      new ProvisioningTemplateSettings(stack, `S${i}`, { templateName: `t-${i}`, provisioningRole: role });
+    }
+    expect(() => app.synth()).toThrow(
+      /over IAM's 10240-character limit, because 80 different provisioning roles are passed/,
+    );
+  });
+
   test('the same template twice in one stack is refused, naming the other construct', () => {
     expect(() =>
       stackWith((stack) => {
