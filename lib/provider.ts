@@ -10,7 +10,18 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  AssetHashType,
+  Duration,
+  Lazy,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,6 +30,9 @@ import { MAX_TEMPLATE_NAME_LENGTH, ScopedNames, scopeNames } from './scoping';
 
 /** Where the build puts the bundled handler (see scripts/bundle-handler.mjs). */
 export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler');
+
+/** The bundle's sha256, written by the build next to the asset directory. */
+export const HANDLER_HASH_FILE = path.join(__dirname, '..', 'assets', 'handler.sha256');
 
 /** IAM's limit on the total size of a role's inline policies, whitespace removed. */
 export const INLINE_POLICY_LIMIT = 10_240;
@@ -92,11 +106,7 @@ export class SettingsProvider extends Construct {
   private constructor(scope: Stack, id: string) {
     super(scope, id);
 
-    if (!fs.existsSync(path.join(HANDLER_ASSET_DIR, 'index.js'))) {
-      throw new Error(
-        `The bundled handler is missing from ${HANDLER_ASSET_DIR}. Run "npm run build" in the package first.`,
-      );
-    }
+    const handlerHash = readHandlerHash();
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,
@@ -117,7 +127,8 @@ export class SettingsProvider extends Construct {
 
     this.function = new lambda.Function(this, 'Handler', {
       description: 'Applies IoT provisioning template settings for Custom::IoTProvisioningTemplateSettings',
-      code: lambda.Code.fromAsset(HANDLER_ASSET_DIR),
+      // The hash is computed when the package is built, so synth need not fingerprint the bundle.
+      code: lambda.Code.fromAsset(HANDLER_ASSET_DIR, { assetHash: handlerHash, assetHashType: AssetHashType.CUSTOM }),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -259,6 +270,17 @@ export class SettingsProvider extends Construct {
       ];
     }
     return [];
+  }
+}
+
+/** The bundled handler's sha256, as the build wrote it; a clear error when the package was not built. */
+function readHandlerHash(): string {
+  try {
+    return fs.readFileSync(HANDLER_HASH_FILE, 'utf8').trim();
+  } catch {
+    throw new Error(
+      `The bundled handler is missing from ${path.dirname(HANDLER_HASH_FILE)}. Run "npm run build" in the package first.`,
+    );
   }
 }
 

@@ -2,6 +2,8 @@
 // built, so that users of the construct need neither esbuild nor Docker.
 // @aws-sdk/* stays external: the Lambda Node.js runtime ships SDK v3.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -22,4 +24,11 @@ const result = await build({
   logLevel: 'warning',
 });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
-console.log(`bundled handler: assets/handler/index.js (${bytes} bytes)`);
+
+// The asset's hash, computed once here rather than by every synth: the
+// construct passes it to Code.fromAsset as a custom hash, as aws-cdk-lib does
+// for its own prebuilt handlers. test/construct.test.ts checks it is current.
+const bundle = readFileSync(path.join(root, 'assets', 'handler', 'index.js'));
+const hash = createHash('sha256').update(bundle).digest('hex');
+writeFileSync(path.join(root, 'assets', 'handler.sha256'), `${hash}\n`);
+console.log(`bundled handler: assets/handler/index.js (${bytes} bytes, sha256 ${hash.slice(0, 12)}…)`);

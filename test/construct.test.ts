@@ -1,3 +1,6 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -5,7 +8,7 @@ import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
-import { MAX_HOOK_PERMISSIONS, SERVICE_TIMEOUT } from '../lib/provider';
+import { HANDLER_ASSET_DIR, HANDLER_HASH_FILE, MAX_HOOK_PERMISSIONS, SERVICE_TIMEOUT } from '../lib/provider';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ARN_TAIL = ':iot:eu-west-1:111122223333:provisioningtemplate/';
@@ -160,6 +163,28 @@ describe('one handler per stack', () => {
       Handler: 'index.handler',
       Timeout: Match.anyValue(),
     });
+  });
+});
+
+describe('handler asset', () => {
+  test('its build-time hash is the sha256 of the bundle, so a changed handler is always redeployed', () => {
+    const bundle = fs.readFileSync(path.join(HANDLER_ASSET_DIR, 'index.js'));
+    const expected = crypto.createHash('sha256').update(bundle).digest('hex');
+    expect(fs.readFileSync(HANDLER_HASH_FILE, 'utf8').trim()).toBe(expected);
+  });
+
+  test('the staged asset is the bundle', () => {
+    const { app } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+    });
+    const assembly = app.synth();
+    const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'Test.assets.json'), 'utf8'));
+    const staged = Object.values(manifest.files as Record<string, { source: { path: string } }>).map((f) =>
+      path.join(assembly.directory, f.source.path, 'index.js'),
+    );
+    const handler = staged.filter((p) => fs.existsSync(p));
+    expect(handler).toHaveLength(1);
+    expect(fs.readFileSync(handler[0])).toEqual(fs.readFileSync(path.join(HANDLER_ASSET_DIR, 'index.js')));
   });
 });
 

@@ -50,7 +50,15 @@ describe('npm pack', () => {
   });
 
   test('contains the bundled handler, the jsii assembly, README, LICENSE and API.md', () => {
-    const required = ['assets/handler/index.js', '.jsii', 'README.md', 'LICENSE', 'API.md', 'package.json'];
+    const required = [
+      'assets/handler/index.js',
+      'assets/handler.sha256',
+      '.jsii',
+      'README.md',
+      'LICENSE',
+      'API.md',
+      'package.json',
+    ];
     expect(required.filter((file) => !files.includes(file))).toEqual([]);
   });
 
@@ -84,6 +92,7 @@ describe('npm pack', () => {
     const allowed = [
       /^lib\/[^/]+\.(js|d\.ts)$/,
       /^assets\/handler\/index\.js$/,
+      /^assets\/handler\.sha256$/,
       /^\.jsii$/,
       /^(README\.md|LICENSE|API\.md|package\.json)$/,
     ];
