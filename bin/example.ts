@@ -114,7 +114,7 @@ const SENSOR_TEMPLATE_BODY = {
   Resources: {
     certificate: {
       Type: 'AWS::IoT::Certificate',
-      Properties: { CertificateId: { Ref: 'AWS::IoT::Certificate::Id' }, Status: 'Active' },
+      Properties: { CertificateId: { Ref: 'AWS::IoT::Certificate::Id' }, Status: 'ACTIVE' },
     },
     thing: {
       Type: 'AWS::IoT::Thing',

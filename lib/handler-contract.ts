@@ -36,6 +36,14 @@ export interface SettingsProperties {
   readonly ProvisioningRoleArn?: string;
   readonly PreProvisioningHook?: HookProperties;
   readonly RemovalPolicy: RemovalBehaviour;
+  /**
+   * A digest of the CfnProvisioningTemplate that `TemplateName` refers to,
+   * when it is one of the app's. Ignored by the handler: its only job is to
+   * change when that template's own properties change, so CloudFormation
+   * sends an Update that applies these settings again after the template's
+   * update may have reset them.
+   */
+  readonly TemplateRevision?: string;
 }
 
 /** What the handler returns as the custom resource's attributes. */

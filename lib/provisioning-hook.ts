@@ -4,7 +4,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 /** Options for a pre-provisioning hook. */
 export interface ProvisioningHookOptions {
   /**
-   * The payload version AWS IoT sends to the hook function.
+   * The payload version AWS IoT sends to the hook function: 10-32 characters
+   * of digits and `-`.
    *
    * @default '2020-04-01' - the only version AWS IoT accepts today
    */

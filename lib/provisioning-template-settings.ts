@@ -1,5 +1,7 @@
-import { CustomResource, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { createHash } from 'crypto';
+import { CfnResource, CustomResource, Lazy, Reference, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
 import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, RemovalBehaviour, SettingsProperties } from './handler-contract';
 import { ProvisioningHook } from './provisioning-hook';
@@ -9,13 +11,20 @@ import { TemplateRegistry } from './registry';
 /** Properties of a ProvisioningTemplateSettings. */
 export interface ProvisioningTemplateSettingsProps {
   /**
-   * Name of the existing provisioning template to manage. A token, such as
-   * `CfnProvisioningTemplate.ref`, is accepted.
+   * Name of the existing provisioning template to manage: 1-36 characters of
+   * letters, digits, `_` and `-`. A token, such as `CfnProvisioningTemplate.ref`,
+   * is accepted (and checked by AWS IoT at deploy time); with the `ref` of a
+   * template of this app, the settings are applied again after every update
+   * of that template.
+   *
+   * One app may manage a template from one construct only: the same name (or
+   * the same token) twice in one account and region is an error.
    */
   readonly templateName: string;
 
   /**
-   * The template's description, at most 500 characters.
+   * The template's description: at most 500 characters, no control
+   * characters (such as line breaks).
    *
    * @default - not managed: the template keeps its current description
    */
@@ -29,7 +38,8 @@ export interface ProvisioningTemplateSettingsProps {
   readonly enabled?: boolean;
 
   /**
-   * The template version devices are provisioned with.
+   * The template version devices are provisioned with: a positive whole
+   * number, the ID of an existing version of the template.
    *
    * @default - not managed: the template keeps its current default version
    */
@@ -60,7 +70,9 @@ export interface ProvisioningTemplateSettingsProps {
    *
    * - `RemovalPolicy.DESTROY`: the hook this construct set is removed from the
    *   template (the template itself is never deleted).
-   * - `RemovalPolicy.RETAIN`: the template is left exactly as it is.
+   * - `RemovalPolicy.RETAIN` or `RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE`:
+   *   the template is left exactly as it is.
+   * - `RemovalPolicy.SNAPSHOT` is refused: a template has no snapshot.
    *
    * @default RemovalPolicy.DESTROY
    */
@@ -108,6 +120,7 @@ export class ProvisioningTemplateSettings extends Construct {
       ProvisioningRoleArn: props.provisioningRole?.roleArn,
       PreProvisioningHook: hook && { TargetArn: hook.hookFunction.functionArn, PayloadVersion: hook.payloadVersion },
       RemovalPolicy: removalBehaviour(props.removalPolicy),
+      TemplateRevision: templateRevision(props.templateName),
     };
 
     const resource = new CustomResource(this, 'Resource', {
@@ -156,6 +169,40 @@ function validateProps(props: ProvisioningTemplateSettingsProps): void {
       `defaultVersionId must be a positive whole number (a version ID of the template, such as 1 or 2); got ${defaultVersionId}.`,
     );
   }
+}
+
+/**
+ * When `templateName` is the `ref` of a CfnProvisioningTemplate of this app,
+ * a digest of that template's properties, rendered at synth time. An update
+ * of that template lets CloudFormation write its own enabled, description,
+ * role and hook back; a changed digest makes the custom resource apply the
+ * settings again right after (it depends on the template through the ref).
+ * Property overrides made with escape hatches are not part of the digest.
+ */
+function templateRevision(templateName: string): string | undefined {
+  const template = Tokenization.reverseString(templateName)
+    .tokens.map((token) => (Reference.isReference(token) ? token.target : undefined))
+    .find(
+      (target): target is iot.CfnProvisioningTemplate =>
+        CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::IoT::ProvisioningTemplate',
+    );
+  if (!template) {
+    return undefined;
+  }
+  return Lazy.string({
+    produce: () => {
+      const stack = Stack.of(template);
+      const rendered: unknown = stack.resolve({
+        templateBody: template.templateBody,
+        templateType: template.templateType,
+        enabled: template.enabled,
+        description: template.description,
+        provisioningRoleArn: template.provisioningRoleArn,
+        preProvisioningHook: template.preProvisioningHook,
+      });
+      return createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
+    },
+  });
 }
 
 function removalBehaviour(policy: RemovalPolicy | undefined): RemovalBehaviour {

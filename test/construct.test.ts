@@ -122,12 +122,47 @@ describe('custom resource properties', () => {
   });
 
   test('attributes: templateArn from the handler, templateName as given', () => {
-    const { stack } = stackWith(() => undefined);
+    const stack = new Stack(new App(), 'Test', { env: ENV });
     const settings = new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet' });
     expect(settings.templateName).toBe('sensor-fleet');
     expect(stack.resolve(settings.templateArn)).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^Settings/), 'TemplateArn'],
     });
+  });
+});
+
+describe('a template created in the same app', () => {
+  function revision(build: (stack: Stack, cfn: iot.CfnProvisioningTemplate) => void, body = '{"Resources":{}}') {
+    const { template } = stackWith((stack) => {
+      const cfn = new iot.CfnProvisioningTemplate(stack, 'Template', {
+        provisioningRoleArn: 'arn:aws:iam::111122223333:role/p',
+        templateBody: body,
+        templateType: 'FLEET_PROVISIONING',
+        enabled: false,
+      });
+      new ProvisioningTemplateSettings(stack, 'S', { templateName: cfn.ref, enabled: true });
+      build(stack, cfn);
+    });
+    const [resource] = Object.values(template.findResources(RESOURCE_TYPE));
+    return resource.Properties.TemplateRevision as string;
+  }
+
+  test('the settings carry a digest of the template, so they are applied again after each update of it', () => {
+    const first = revision(() => undefined);
+    expect(first).toMatch(/^[0-9a-f]{16}$/);
+    expect(revision(() => undefined)).toBe(first);
+    expect(revision(() => undefined, '{"Resources":{"thing":{}}}')).not.toBe(first);
+    expect(revision((_stack, cfn) => (cfn.enabled = true))).not.toBe(first);
+    expect(revision((stack) => new iam.Role(stack, 'Unrelated', { assumedBy: new iam.AccountRootPrincipal() }))).toBe(
+      first,
+    );
+  });
+
+  test('a template outside the app gets no digest', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'S', { templateName: 'outside' });
+    });
+    template.hasResourceProperties(RESOURCE_TYPE, { TemplateRevision: Match.absent() });
   });
 });
 

@@ -243,6 +243,24 @@ describe('Update', () => {
     ]);
   });
 
+  test("a changed template revision alone re-applies every setting (the template's own update may have reset them)", async () => {
+    describeReturns({ enabled: false, preProvisioningHook: undefined });
+    const response = await run(
+      updateEvent('sensor-fleet', fullProps({ TemplateRevision: 'b' }), fullProps({ TemplateRevision: 'a' })),
+    );
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        templateName: 'sensor-fleet',
+        description: 'Sensors',
+        enabled: true,
+        defaultVersionId: 2,
+        provisioningRoleArn: ROLE_ARN,
+        preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' },
+      },
+    ]);
+  });
+
   test('a hook gone from the props is removed when it is still ours, in the same single write', async () => {
     describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
     const response = await run(updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined }), fullProps()));

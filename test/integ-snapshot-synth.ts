@@ -21,11 +21,24 @@ import { buildIntegTest, integRunnerContext } from './integ.provisioning-templat
 /** Where integ-runner keeps the snapshot of test/integ.provisioning-template-settings.ts. */
 export const SNAPSHOT_DIR = path.join(__dirname, 'integ.provisioning-template-settings.ts.snapshot');
 
+/**
+ * integ-tests-alpha salts each of its API calls with `Date.now()` so that they
+ * run on every deployment. Offline, a fixed clock keeps the snapshot the same
+ * from one synthesis to the next; a real run (integ-runner) salts as usual.
+ */
+const SNAPSHOT_CLOCK = Date.UTC(2026, 0, 1);
+
 /** Synthesizes the integration test app into a new temporary directory and returns it. */
 export function synthIntegApp(): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'integ-provisioning-template-settings-'));
   const app = new App({ outdir, context: integRunnerContext() });
-  buildIntegTest(app);
+  const now = Date.now;
+  Date.now = () => SNAPSHOT_CLOCK;
+  try {
+    buildIntegTest(app);
+  } finally {
+    Date.now = now;
+  }
   app.synth();
   return outdir;
 }
