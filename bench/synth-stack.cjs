@@ -9,14 +9,11 @@
  * The construct is loaded from the compiled package (lib/index.js, written by
  * `npm run build`).
  *
- * Both variants build the same stack: one provisioning role and one hook
- * function shared by N existing templates named fleet-customer-000..., each
- * set to enabled, default version 1, that role and that hook.
+ * The stack itself is bench/bench-stack.cjs (test/scale.test.ts builds the
+ * same one).
  *
  * Prints one JSON line: { loadMs, buildMs, synthMs } measured inside the process.
  */
-const path = require('path');
-
 const [variant, nArg, outdir] = process.argv.slice(2);
 const n = Number(nArg);
 if (!['ours', 'baseline'].includes(variant) || !Number.isSafeInteger(n) || n < 1 || !outdir) {
@@ -25,83 +22,12 @@ if (!['ours', 'baseline'].includes(variant) || !Number.isSafeInteger(n) || n < 1
 }
 
 const t0 = performance.now();
-const { App, Stack } = require('aws-cdk-lib');
-const iam = require('aws-cdk-lib/aws-iam');
-const lambda = require('aws-cdk-lib/aws-lambda');
-const cr = variant === 'baseline' ? require('aws-cdk-lib/custom-resources') : undefined;
-const ours = variant === 'ours' ? require(path.join(__dirname, '..', 'lib')) : undefined;
+const { App } = require('aws-cdk-lib');
+const { buildBenchStack } = require('./bench-stack.cjs');
 const t1 = performance.now();
 
-const PAYLOAD_VERSION = '2020-04-01';
-
-/** Template names: 18 characters, sharing the prefix "fleet-customer-". */
-function templateName(i) {
-  return `fleet-customer-${String(i).padStart(3, '0')}`;
-}
-
 const app = new App({ outdir });
-const stack = new Stack(app, 'Bench');
-
-const provisioningRole = new iam.Role(stack, 'ProvisioningRole', {
-  assumedBy: new iam.ServicePrincipal('iot.amazonaws.com'),
-  managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSIoTThingsRegistration')],
-});
-const hook = new lambda.Function(stack, 'Hook', {
-  runtime: lambda.Runtime.NODEJS_24_X,
-  handler: 'index.handler',
-  code: lambda.Code.fromInline('exports.handler = async () => ({ allowProvisioning: true });'),
-});
-
-if (variant === 'ours') {
-  const preProvisioningHook = ours.ProvisioningHook.fromFunction(hook);
-  for (let i = 0; i < n; i++) {
-    new ours.ProvisioningTemplateSettings(stack, `Template${i}`, {
-      templateName: templateName(i),
-      enabled: true,
-      defaultVersionId: 1,
-      provisioningRole,
-      preProvisioningHook,
-    });
-  }
-} else {
-  // What users write today: AWS IoT may invoke the hook (once), and one
-  // AwsCustomResource per template, its policy scoped to that template.
-  hook.addPermission('IoTInvoke', {
-    principal: new iam.ServicePrincipal('iot.amazonaws.com'),
-    sourceAccount: stack.account,
-    sourceArn: stack.formatArn({ service: 'iot', resource: 'provisioningtemplate', resourceName: '*' }),
-  });
-  for (let i = 0; i < n; i++) {
-    const name = templateName(i);
-    const templateArn = stack.formatArn({ service: 'iot', resource: 'provisioningtemplate', resourceName: name });
-    const update = {
-      service: 'Iot',
-      action: 'updateProvisioningTemplate',
-      parameters: {
-        templateName: name,
-        enabled: true,
-        defaultVersionId: 1,
-        provisioningRoleArn: provisioningRole.roleArn,
-        preProvisioningHook: { targetArn: hook.functionArn, payloadVersion: PAYLOAD_VERSION },
-      },
-      physicalResourceId: cr.PhysicalResourceId.of(name),
-    };
-    new cr.AwsCustomResource(stack, `Template${i}`, {
-      onCreate: update,
-      onUpdate: update,
-      onDelete: {
-        service: 'Iot',
-        action: 'updateProvisioningTemplate',
-        parameters: { templateName: name, removePreProvisioningHook: true },
-      },
-      installLatestAwsSdk: false,
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ actions: ['iot:UpdateProvisioningTemplate'], resources: [templateArn] }),
-        new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [provisioningRole.roleArn] }),
-      ]),
-    });
-  }
-}
+buildBenchStack(app, variant, n);
 const t2 = performance.now();
 
 app.synth();

@@ -68,6 +68,16 @@ beforeEach(() => {
 
 afterEach(() => jest.restoreAllMocks());
 
+/** The UpdateProvisioningTemplate input that fullProps() asks for, hook aside. */
+const SETTINGS_INPUT = {
+  templateName: 'sensor-fleet',
+  description: 'Sensors',
+  enabled: true,
+  defaultVersionId: 2,
+  provisioningRoleArn: ROLE_ARN,
+};
+const HOOK_INPUT = { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' };
+
 function template(overrides: Record<string, unknown> = {}) {
   return {
     templateName: 'sensor-fleet',
@@ -108,12 +118,8 @@ describe('Create', () => {
     expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'sensor-fleet' });
     expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand)[0].args[0].input).toEqual({
-      templateName: 'sensor-fleet',
-      description: 'Sensors',
-      enabled: true,
-      defaultVersionId: 2,
-      provisioningRoleArn: ROLE_ARN,
-      preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' },
+      ...SETTINGS_INPUT,
+      preProvisioningHook: HOOK_INPUT,
     });
     expect(response).toEqual({
       Status: 'SUCCESS',
@@ -250,14 +256,7 @@ describe('Update', () => {
     );
     expect(response.Status).toBe('SUCCESS');
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        templateName: 'sensor-fleet',
-        description: 'Sensors',
-        enabled: true,
-        defaultVersionId: 2,
-        provisioningRoleArn: ROLE_ARN,
-        preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' },
-      },
+      { ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT },
     ]);
   });
 
@@ -266,14 +265,7 @@ describe('Update', () => {
     const response = await run(updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined }), fullProps()));
     expect(response.Status).toBe('SUCCESS');
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        templateName: 'sensor-fleet',
-        description: 'Sensors',
-        enabled: true,
-        defaultVersionId: 2,
-        provisioningRoleArn: ROLE_ARN,
-        removePreProvisioningHook: true,
-      },
+      { ...SETTINGS_INPUT, removePreProvisioningHook: true },
     ]);
   });
 
@@ -301,13 +293,7 @@ describe('Update', () => {
     expect(iot).toHaveReceivedCommandTimes(DescribeProvisioningTemplateCommand, 1);
     expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'gateway-fleet' });
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        templateName: 'gateway-fleet',
-        description: 'Sensors',
-        enabled: true,
-        defaultVersionId: 2,
-        provisioningRoleArn: ROLE_ARN,
-      },
+      { ...SETTINGS_INPUT, templateName: 'gateway-fleet' },
     ]);
   });
 

@@ -21,6 +21,7 @@ import {
 } from './support/cfn';
 import { Hook, faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
 import type { SettingsProperties } from '../lib/handler-contract';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 
 const h = WireHarness.install();
 
@@ -224,34 +225,30 @@ describe('redelivery: the same event twice gives the same result and no error', 
   const v1 = settings({ TemplateName: NAME, Description: 'v1', PreProvisioningHook: HOOK_A });
   const v2 = settings({ TemplateName: NAME, Description: 'v2' });
 
-  test('Create', async () => {
-    const before = seed();
-    const event = h.createEvent(v1);
-
+  /** Delivers `event` twice; both succeed with the same answer and the second changes nothing. */
+  async function deliverTwice(event: CloudFormationCustomResourceEvent) {
     const first = await h.send(event);
+    const afterFirst = h.iot.template(NAME);
     const second = await h.send(event);
-
     expectSuccess(first, NAME);
     expectSuccess(second, NAME);
     expect(second.response).toEqual(first.response);
+    expect(h.iot.template(NAME)).toEqual(afterFirst);
+    return { second, afterFirst };
+  }
+
+  test('Create', async () => {
+    const before = seed();
+    const { second, afterFirst } = await deliverTwice(h.createEvent(v1));
     expectAtMostTwoCalls(second.iotRequests);
-    expect(h.iot.template(NAME)).toEqual(asked(before, v1));
+    expect(afterFirst).toEqual(asked(before, v1));
   });
 
   test('Update (removing the hook)', async () => {
     seed();
     expectSuccess(await h.create(v1), NAME);
-    const event = h.updateEvent(NAME, v2, v1);
-
-    const first = await h.send(event);
-    const afterFirst = h.iot.template(NAME);
-    const second = await h.send(event);
-
-    expectSuccess(first, NAME);
-    expectSuccess(second, NAME);
-    expect(second.response).toEqual(first.response);
+    const { second, afterFirst } = await deliverTwice(h.updateEvent(NAME, v2, v1));
     expectAtMostTwoCalls(second.iotRequests);
-    expect(h.iot.template(NAME)).toEqual(afterFirst);
     expect(afterFirst).toMatchObject({ description: 'v2' });
     expect(afterFirst!.preProvisioningHook).toBeUndefined();
   });
@@ -259,17 +256,8 @@ describe('redelivery: the same event twice gives the same result and no error', 
   test('Delete', async () => {
     seed();
     expectSuccess(await h.create(v1), NAME);
-    const event = h.deleteEvent(NAME, v1);
-
-    const first = await h.send(event);
-    const afterFirst = h.iot.template(NAME);
-    const second = await h.send(event);
-
-    expectSuccess(first, NAME);
-    expectSuccess(second, NAME);
-    expect(second.response).toEqual(first.response);
+    const { second, afterFirst } = await deliverTwice(h.deleteEvent(NAME, v1));
     expect(second.iotRequests.map((r) => r.method)).toEqual(['GET']);
-    expect(h.iot.template(NAME)).toEqual(afterFirst);
     expect(afterFirst!.preProvisioningHook).toBeUndefined();
   });
 });

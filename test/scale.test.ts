@@ -13,9 +13,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ProvisioningHook, ProvisioningTemplateSettings } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
 import { WIDENED_WARNING_ID } from '../lib/provider';
 import { scopeNames } from '../lib/scoping';
@@ -30,7 +27,11 @@ import {
   resourceCount,
 } from '../bench/measure';
 
-const templateName = (i: number) => `fleet-customer-${String(i).padStart(3, '0')}`;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { buildBenchStack, templateName } = require('../bench/bench-stack.cjs') as {
+  buildBenchStack(app: App, variant: 'ours' | 'baseline', n: number): Stack;
+  templateName(i: number): string;
+};
 
 interface Synthesized {
   readonly template: CfnTemplate;
@@ -38,29 +39,10 @@ interface Synthesized {
   readonly warnings: string[];
 }
 
-/** The bench's stack (bench/synth-stack.cjs): N templates sharing one provisioning role and one hook. */
+/** The bench's stack (bench/bench-stack.cjs): N templates sharing one provisioning role and one hook. */
 function synthesize(n: number): Synthesized {
   const app = new App();
-  const stack = new Stack(app, 'Bench');
-  const provisioningRole = new iam.Role(stack, 'ProvisioningRole', {
-    assumedBy: new iam.ServicePrincipal('iot.amazonaws.com'),
-    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSIoTThingsRegistration')],
-  });
-  const hook = new lambda.Function(stack, 'Hook', {
-    runtime: lambda.Runtime.NODEJS_24_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => ({ allowProvisioning: true });'),
-  });
-  const preProvisioningHook = ProvisioningHook.fromFunction(hook);
-  for (let i = 0; i < n; i++) {
-    new ProvisioningTemplateSettings(stack, `Template${i}`, {
-      templateName: templateName(i),
-      enabled: true,
-      defaultVersionId: 1,
-      provisioningRole,
-      preProvisioningHook,
-    });
-  }
+  const stack = buildBenchStack(app, 'ours', n);
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stack.stackName);
   return {
