@@ -22,7 +22,10 @@ export interface HandlerConfig {
   /** First delay of the handler's own retries; doubles up to `retryMaxDelayMs`, with jitter. */
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
-  /** How long a role that IoT cannot assume yet (still propagating in IAM) is waited for. */
+  /**
+   * How long IAM changes are waited for: a provisioning role IoT cannot assume
+   * yet, or an access denial while the handler's own new policy propagates.
+   */
   readonly rolePropagationMs: number;
   /** Attempts the SDK makes for one call (throttling, 5xx, network errors). */
   readonly sdkMaxAttempts: number;
@@ -276,7 +279,8 @@ class Invocation {
    * Run one IoT call. The SDK already retries throttling, 5xx and network
    * errors; on top of that this retries, until the deadline, what the SDK
    * gave up on and what it never retries: ConflictingResourceUpdateException,
-   * and (for `rolePropagationMs`) a role IoT cannot assume yet.
+   * and (for `rolePropagationMs`) a role IoT cannot assume yet or an access
+   * denial while IAM applies the handler's new policy.
    */
   private async withRetries<T>(
     templateName: string,
@@ -367,6 +371,11 @@ function retryable(e: unknown, elapsedMs: number, config: HandlerConfig): boolea
   const name = errorName(e);
   if (name === 'InvalidRequestException') {
     return ROLE_NOT_ASSUMABLE.test(errorMessage(e)) && elapsedMs < config.rolePropagationMs;
+  }
+  // The handler's own policy is replaced when templates or roles change, just
+  // before the custom resources that need it: IAM may take seconds to apply it.
+  if (name === 'AccessDeniedException' || name === 'UnauthorizedException') {
+    return elapsedMs < config.rolePropagationMs;
   }
   if (
     name === 'ConflictingResourceUpdateException' ||
@@ -518,8 +527,10 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
     LogicalResourceId: event.LogicalResourceId,
   };
   let response: CloudFormationCustomResourceResponse;
-  const invocation = new Invocation(config, workDeadline);
+  let invocation: Invocation | undefined;
   try {
+    // Inside the try: loading the SDK or configuring its client can fail too, and must still answer.
+    invocation = new Invocation(config, workDeadline);
     const outcome = await invocation.run(event);
     response = { ...base, Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, Data: outcome.data };
   } catch (e) {
@@ -535,7 +546,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
       PhysicalResourceId: failedPhysicalId(event, e),
     };
   } finally {
-    invocation.dispose();
+    invocation?.dispose();
   }
   await respond(event, response, config, lambdaDeadline - 1_000);
 }

@@ -8,11 +8,13 @@
  *
  * Internal: not exported from the package's entry point.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
   Annotations,
   ArnFormat,
+  Aspects,
   AssetHashType,
   Duration,
   Lazy,
@@ -39,6 +41,13 @@ export const INLINE_POLICY_LIMIT = 10_240;
 
 /** Kept free below the limit, for what the estimate below cannot know exactly. */
 const POLICY_SAFETY_MARGIN = 256;
+
+/**
+ * What one version of the handler's policy may take: half of IAM's limit, as
+ * the old and the new version are both attached while CloudFormation
+ * replaces the policy.
+ */
+export const POLICY_BUDGET = Math.floor((INLINE_POLICY_LIMIT - POLICY_SAFETY_MARGIN) / 2);
 
 /** The handler's own timeout. It answers CloudFormation before this, whatever happens. */
 export const HANDLER_TIMEOUT = Duration.minutes(3);
@@ -119,10 +128,21 @@ export class SettingsProvider extends Construct {
         'Handler of Custom::IoTProvisioningTemplateSettings: reads and updates the IoT provisioning templates of this stack.',
     });
 
+    // The policy is replaced, not updated, whenever what it grants changes:
+    // a template removed from the stack keeps its permission until its own
+    // Delete has run, because CloudFormation deletes the old policy in the
+    // same cleanup, after the custom resources that depended on it.
     this.policy = new iam.CfnPolicy(this, 'Policy', {
-      policyName: 'IoTProvisioningTemplateSettings',
+      policyName: Lazy.string({ produce: () => `IoTProvisioningTemplateSettings-${this.policyDigest()}` }),
       roles: [this.role.roleName],
       policyDocument: Lazy.any({ produce: () => this.renderPolicy() }),
+    });
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node === this.policy) {
+          this.policy.overrideLogicalId(`${Stack.of(this).getLogicalId(this.policy)}${this.policyDigest()}`);
+        }
+      },
     });
 
     this.function = new lambda.Function(this, 'Handler', {
@@ -223,13 +243,19 @@ export class SettingsProvider extends Construct {
     const roleArns = this.roleArns();
     return scopeNames(
       this.registrations.map((r) => r.templateName),
-      (patterns) => estimatedPolicySize(patterns, roleArns) <= INLINE_POLICY_LIMIT - POLICY_SAFETY_MARGIN,
+      (patterns) => estimatedPolicySize(patterns, roleArns) <= POLICY_BUDGET,
     );
   }
 
   private roleArns(): string[] {
     const arns = this.registrations.flatMap((r) => (r.provisioningRole ? [r.provisioningRole.roleArn] : []));
     return [...new Set(arns)];
+  }
+
+  /** A short digest of the policy's content: part of its logical id and name, so a change replaces it. */
+  private policyDigest(): string {
+    const rendered: unknown = Stack.of(this).resolve(this.renderPolicy());
+    return createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 8).toUpperCase();
   }
 
   private renderPolicy() {
@@ -263,9 +289,10 @@ export class SettingsProvider extends Construct {
       );
     }
     const size = estimatedPolicySize(patterns, this.roleArns());
-    if (size > INLINE_POLICY_LIMIT) {
+    if (size > POLICY_BUDGET) {
       return [
-        `The handler's policy would be about ${size} characters, over IAM's ${INLINE_POLICY_LIMIT}-character limit, ` +
+        `The handler's policy would be about ${size} characters, over its ${POLICY_BUDGET}-character budget ` +
+          `(half of IAM's ${INLINE_POLICY_LIMIT}-character limit, as old and new policy coexist while it is replaced), ` +
           `because ${this.roleArns().length} different provisioning roles are passed. Share provisioning roles, or split the templates across stacks.`,
       ];
     }

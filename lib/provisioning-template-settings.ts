@@ -1,5 +1,15 @@
 import { createHash } from 'crypto';
-import { CfnResource, CustomResource, Lazy, Reference, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import {
+  CfnResource,
+  CustomResource,
+  Fn,
+  Lazy,
+  Reference,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Tokenization,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
@@ -70,8 +80,11 @@ export interface ProvisioningTemplateSettingsProps {
    *
    * - `RemovalPolicy.DESTROY`: the hook this construct set is removed from the
    *   template (the template itself is never deleted).
-   * - `RemovalPolicy.RETAIN` or `RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE`:
-   *   the template is left exactly as it is.
+   * - `RemovalPolicy.RETAIN`: the template is left exactly as it is (also
+   *   when a failed Create is rolled back).
+   * - `RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE`: the template is left as it
+   *   is, except when the Create that set it is rolled back: then the hook is
+   *   removed as with DESTROY.
    * - `RemovalPolicy.SNAPSHOT` is refused: a template has no snapshot.
    *
    * @default RemovalPolicy.DESTROY
@@ -128,6 +141,7 @@ export class ProvisioningTemplateSettings extends Construct {
       resourceType: RESOURCE_TYPE,
       properties,
       serviceTimeout: SERVICE_TIMEOUT,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
     resource.node.addDependency(...dependencies);
 
@@ -199,18 +213,26 @@ function templateRevision(templateName: string): string | undefined {
         description: template.description,
         provisioningRoleArn: template.provisioningRoleArn,
         preProvisioningHook: template.preProvisioningHook,
+        tags: template.tags.renderTags() as unknown,
       });
-      return createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
+      const digest = createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
+      // Values known only at deploy time (a replaced role, say) take part as they resolve.
+      return Fn.join('|', [digest, template.provisioningRoleArn]);
     },
   });
 }
 
+/**
+ * What the handler does on Delete. RETAIN_ON_UPDATE_OR_DELETE is enforced by
+ * CloudFormation (DeletionPolicy RetainExceptOnCreate): the only Delete it
+ * sends is the rollback of a failed Create, which must remove our hook.
+ */
 function removalBehaviour(policy: RemovalPolicy | undefined): RemovalBehaviour {
   switch (policy ?? RemovalPolicy.DESTROY) {
     case RemovalPolicy.DESTROY:
+    case RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
       return 'destroy';
     case RemovalPolicy.RETAIN:
-    case RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
       return 'retain';
     default:
       throw new Error(

@@ -85,14 +85,22 @@ describe('custom resource properties', () => {
     });
   });
 
-  test('RETAIN_ON_UPDATE_OR_DELETE retains; SNAPSHOT is refused', () => {
+  test.each([
+    [RemovalPolicy.DESTROY, 'destroy', 'Delete'],
+    [RemovalPolicy.RETAIN, 'retain', 'Retain'],
+    // CloudFormation sends only the Delete of a rolled-back Create, which must clean up.
+    [RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, 'destroy', 'RetainExceptOnCreate'],
+  ])('removal policy %s: handler told %j, DeletionPolicy %s', (removalPolicy, behaviour, deletionPolicy) => {
     const { template } = stackWith((stack) => {
-      new ProvisioningTemplateSettings(stack, 'Settings', {
-        templateName: 't1',
-        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-      });
+      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy });
     });
-    template.hasResourceProperties(RESOURCE_TYPE, { RemovalPolicy: 'retain' });
+    template.hasResource(RESOURCE_TYPE, {
+      Properties: Match.objectLike({ RemovalPolicy: behaviour }),
+      DeletionPolicy: deletionPolicy,
+    });
+  });
+
+  test('SNAPSHOT is refused', () => {
     expect(() =>
       stackWith((stack) => {
         new ProvisioningTemplateSettings(stack, 'Settings', {
@@ -144,18 +152,41 @@ describe('a template created in the same app', () => {
       build(stack, cfn);
     });
     const [resource] = Object.values(template.findResources(RESOURCE_TYPE));
-    return resource.Properties.TemplateRevision as string;
+    const revision = resource.Properties.TemplateRevision;
+    // The digest, and the role's ARN as CloudFormation resolves it (a replaced role changes it).
+    expect(revision).toMatch(/^[0-9a-f]{16}\|arn:aws:iam::111122223333:role\/p$/);
+    return JSON.stringify(revision);
   }
 
   test('the settings carry a digest of the template, so they are applied again after each update of it', () => {
     const first = revision(() => undefined);
-    expect(first).toMatch(/^[0-9a-f]{16}$/);
     expect(revision(() => undefined)).toBe(first);
     expect(revision(() => undefined, '{"Resources":{"thing":{}}}')).not.toBe(first);
     expect(revision((_stack, cfn) => (cfn.enabled = true))).not.toBe(first);
+    expect(revision((_stack, cfn) => cfn.tags.setTag('fleet', 'sensors'))).not.toBe(first);
     expect(revision((stack) => new iam.Role(stack, 'Unrelated', { assumedBy: new iam.AccountRootPrincipal() }))).toBe(
       first,
     );
+  });
+
+  test('a role known only at deploy time takes part as CloudFormation resolves it', () => {
+    const { template } = stackWith((stack) => {
+      const role = provisioningRole(stack);
+      const cfn = new iot.CfnProvisioningTemplate(stack, 'Template', {
+        provisioningRoleArn: role.roleArn,
+        templateBody: '{}',
+        templateType: 'FLEET_PROVISIONING',
+      });
+      new ProvisioningTemplateSettings(stack, 'S', { templateName: cfn.ref });
+    });
+    template.hasResourceProperties(RESOURCE_TYPE, {
+      TemplateRevision: {
+        'Fn::Join': [
+          '|',
+          [Match.stringLikeRegexp('^[0-9a-f]{16}$'), { 'Fn::GetAtt': [Match.stringLikeRegexp('^Role'), 'Arn'] }],
+        ],
+      },
+    });
   });
 
   test('a template outside the app gets no digest', () => {
@@ -251,6 +282,31 @@ describe('least privilege', () => {
     });
     const iotStatement = policyStatements(template).find((s) => String(s.Action).includes('iot:'))!;
     expect(iotStatement.Resource).toEqual([templateArn({ Ref: 'Template' })]);
+  });
+
+  test('the policy is replaced, not updated, when what it grants changes, so a removed template keeps its permission until its Delete', () => {
+    const policyOf = (names: string[]) => {
+      const { template } = stackWith((stack) => {
+        names.forEach((templateName) => new ProvisioningTemplateSettings(stack, templateName, { templateName }));
+      });
+      const policies = template.findResources('AWS::IAM::Policy');
+      expect(Object.keys(policies)).toHaveLength(1);
+      const [[logicalId, policy]] = Object.entries(policies);
+      const resources = template.findResources(RESOURCE_TYPE);
+      for (const resource of Object.values(resources)) {
+        expect(resource.DependsOn).toContain(logicalId);
+      }
+      return { logicalId, name: policy.Properties.PolicyName as string };
+    };
+    const both = policyOf(['a', 'b']);
+    expect(both.logicalId).toMatch(/^IoTProvisioningTemplateSettingsProviderPolicy[0-9A-F]{8}[0-9A-F]{8}$/);
+    expect(both.name).toMatch(/^IoTProvisioningTemplateSettings-[0-9A-F]{8}$/);
+    // Same app, same policy: nothing is replaced on a redeploy.
+    expect(policyOf(['a', 'b'])).toEqual(both);
+    // One template removed: a new policy (new logical id and name) next to the old one until cleanup.
+    const one = policyOf(['a']);
+    expect(one.logicalId).not.toBe(both.logicalId);
+    expect(one.name).not.toBe(both.name);
   });
 
   test('iam:PassRole only on the given roles, only to AWS IoT', () => {
@@ -476,7 +532,7 @@ describe('validation at synth time', () => {
       new ProvisioningTemplateSettings(stack, `S${i}`, { templateName: `t-${i}`, provisioningRole: role });
     }
     expect(() => app.synth()).toThrow(
-      /over IAM's 10240-character limit, because 80 different provisioning roles are passed/,
+      /over its 4992-character budget \(half of IAM's 10240-character limit, .*\), because 80 different provisioning roles are passed/,
     );
   });
 

@@ -10,6 +10,7 @@ import {
   InvalidRequestException,
   IoTClient,
   ResourceNotFoundException,
+  UnauthorizedException,
   UpdateProvisioningTemplateCommand,
 } from '@aws-sdk/client-iot';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -330,6 +331,29 @@ describe('Update', () => {
       /failed after \d+ attempts .*AWS IoT cannot assume the provisioning role.*arn:aws:iam::111122223333:role\/provisioning/,
     );
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand).length).toBeGreaterThan(1);
+  });
+
+  test("an access denial is retried while IAM applies the handler's new policy", async () => {
+    describeReturns();
+    iot
+      .on(UpdateProvisioningTemplateCommand)
+      .rejectsOnce(new UnauthorizedException({ message: 'not authorized yet', $metadata: { httpStatusCode: 401 } }))
+      .resolves({});
+    const response = await run(updateEvent('sensor-fleet', fullProps(), old));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 2);
+  });
+
+  test('an access denial that lasts fails after the propagation window, with the IoT error', async () => {
+    describeReturns();
+    iot
+      .on(UpdateProvisioningTemplateCommand)
+      .rejects(new UnauthorizedException({ message: 'User is not authorized', $metadata: { httpStatusCode: 401 } }));
+    const response = await run(updateEvent('sensor-fleet', fullProps(), old));
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(
+      /"sensor-fleet" failed after \d+ attempts.*UnauthorizedException: User is not authorized/,
+    );
   });
 
   test('other InvalidRequestExceptions are not retried', async () => {

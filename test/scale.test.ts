@@ -105,14 +105,15 @@ describe('250 templates in one stack', () => {
     expect(Object.keys(functions)).toHaveLength(2);
   });
 
-  test("every role's inline policies fit IAM's 10,240 characters, worst case", () => {
+  test("every role's inline policies fit IAM's 10,240 characters, worst case, twice over", () => {
     const sizes = inlinePolicyCharsByRole(synth.template, 'worst');
     // The handler's role, the hook's role and the provisioning role.
     expect(sizes.size).toBe(3);
     const largest = Math.max(...sizes.values());
     expect(largest).toBeGreaterThan(0); // the handler's policy was found and measured
     for (const [role, size] of sizes) {
-      expect({ role, size: size <= ROLE_INLINE_POLICY_LIMIT }).toEqual({ role, size: true });
+      // Twice: while CloudFormation replaces the handler's policy, old and new are attached together.
+      expect({ role, size: 2 * size <= ROLE_INLINE_POLICY_LIMIT }).toEqual({ role, size: true });
     }
   });
 
@@ -144,13 +145,13 @@ describe('250 templates in one stack', () => {
 });
 
 describe('templates that fit one ARN each', () => {
-  test('50 templates: one exact ARN per template and no widening warning', () => {
-    const synth = synthesize(50);
+  test('40 templates: one exact ARN per template and no widening warning', () => {
+    const synth = synthesize(40);
     const patterns = grantedTemplatePatterns(synth.template);
-    expect(patterns).toEqual(Array.from({ length: 50 }, (_, i) => templateName(i)));
+    expect(patterns).toEqual(Array.from({ length: 40 }, (_, i) => templateName(i)));
     expect(synth.warnings.filter((w) => w.includes(WIDENED_WARNING_ID))).toEqual([]);
     const largest = Math.max(...inlinePolicyCharsByRole(synth.template, 'worst').values());
-    expect(largest).toBeLessThanOrEqual(ROLE_INLINE_POLICY_LIMIT);
+    expect(2 * largest).toBeLessThanOrEqual(ROLE_INLINE_POLICY_LIMIT);
   });
 });
 
