@@ -133,14 +133,18 @@ export class SettingsProvider extends Construct {
     // Delete has run, because CloudFormation deletes the old policy in the
     // same cleanup, after the custom resources that depended on it.
     this.policy = new iam.CfnPolicy(this, 'Policy', {
-      policyName: Lazy.string({ produce: () => `IoTProvisioningTemplateSettings-${this.policyDigest()}` }),
+      policyName: 'IoTProvisioningTemplateSettings',
       roles: [this.role.roleName],
       policyDocument: Lazy.any({ produce: () => this.renderPolicy() }),
     });
+    // At synth, once every template is registered: one digest names both the
+    // logical id and the policy name.
     Aspects.of(this).add({
       visit: (node) => {
         if (node === this.policy) {
-          this.policy.overrideLogicalId(`${Stack.of(this).getLogicalId(this.policy)}${this.policyDigest()}`);
+          const digest = this.policyDigest();
+          this.policy.overrideLogicalId(`${Stack.of(this).getLogicalId(this.policy)}${digest}`);
+          this.policy.policyName = `IoTProvisioningTemplateSettings-${digest}`;
         }
       },
     });
