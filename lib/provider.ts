@@ -15,7 +15,6 @@ import {
   Annotations,
   ArnFormat,
   Aspects,
-  AssetHashType,
   Duration,
   Lazy,
   Names,
@@ -28,6 +27,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
+import { HandlerCode } from './handler-code';
 import { MAX_TEMPLATE_NAME_LENGTH, ScopedNames, scopeNames } from './scoping';
 
 /** Where the build puts the bundled handler (see scripts/bundle-handler.mjs). */
@@ -152,7 +152,7 @@ export class SettingsProvider extends Construct {
     this.function = new lambda.Function(this, 'Handler', {
       description: 'Applies IoT provisioning template settings for Custom::IoTProvisioningTemplateSettings',
       // The hash is computed when the package is built, so synth need not fingerprint the bundle.
-      code: lambda.Code.fromAsset(HANDLER_ASSET_DIR, { assetHash: handlerHash, assetHashType: AssetHashType.CUSTOM }),
+      code: new HandlerCode(HANDLER_ASSET_DIR, handlerHash),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -26,8 +26,9 @@ const result = await build({
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
 
 // The asset's hash, computed once here rather than by every synth: the
-// construct passes it to Code.fromAsset as a custom hash, as aws-cdk-lib does
-// for its own prebuilt handlers. test/construct.test.ts checks it is current.
+// construct stages the asset with it as a custom hash (lib/handler-code.ts),
+// as aws-cdk-lib does for its own prebuilt handlers. test/construct.test.ts
+// checks it is current.
 const bundle = readFileSync(path.join(root, 'assets', 'handler', 'index.js'));
 const hash = createHash('sha256').update(bundle).digest('hex');
 writeFileSync(path.join(root, 'assets', 'handler.sha256'), `${hash}\n`);

@@ -1,5 +1,7 @@
 import * as crypto from 'crypto';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -233,6 +235,10 @@ describe('one handler per stack', () => {
 });
 
 describe('handler asset', () => {
+  /** The asset's id: AssetStaging hashes a custom hash (the build's sha256 of the bundle) once more. */
+  const stagedHash = () =>
+    crypto.createHash('sha256').update(fs.readFileSync(HANDLER_HASH_FILE, 'utf8').trim()).digest('hex');
+
   test('its build-time hash is the sha256 of the bundle, so a changed handler is always redeployed', () => {
     const bundle = fs.readFileSync(path.join(HANDLER_ASSET_DIR, 'index.js'));
     const expected = crypto.createHash('sha256').update(bundle).digest('hex');
@@ -251,6 +257,56 @@ describe('handler asset', () => {
     const handler = staged.filter((p) => fs.existsSync(p));
     expect(handler).toHaveLength(1);
     expect(fs.readFileSync(handler[0])).toEqual(fs.readFileSync(path.join(HANDLER_ASSET_DIR, 'index.js')));
+  });
+
+  test('it is uploaded as a zip named after its build-time hash, and the function points at it', () => {
+    const { app, template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+    });
+    const hash = stagedHash();
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, 'Test.assets.json'), 'utf8'));
+    expect(manifest.files[hash]).toMatchObject({
+      source: { path: `asset.${hash}`, packaging: 'zip' },
+      displayName: 'IoTProvisioningTemplateSettingsProvider/Handler/Code',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ...HANDLER,
+      Code: { S3Bucket: Match.anyValue(), S3Key: `${hash}.zip` },
+    });
+  });
+
+  test('with asset metadata enabled (as the CDK CLI does), the function names its staged bundle for SAM local', () => {
+    const hash = stagedHash();
+    const handlerMetadata = (context: Record<string, unknown>) => {
+      const app = new App({ context });
+      const stack = new Stack(app, 'Test', { env: ENV });
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+      const handlers = Template.fromStack(stack).findResources('AWS::Lambda::Function', { Properties: HANDLER });
+      return Object.values(handlers)[0].Metadata;
+    };
+    expect(handlerMetadata({ 'aws:cdk:enable-asset-metadata': true })).toEqual({
+      'aws:asset:path': `asset.${hash}`,
+      'aws:asset:is-bundled': false,
+      'aws:asset:property': 'Code',
+    });
+    expect(handlerMetadata({})).toBeUndefined();
+  });
+
+  test('synthesizing the construct loads no region facts (60 to 75 ms per synth, see lib/handler-code.ts)', () => {
+    // A fresh Node process with the compiled package (written by `npm run build`), as `cdk synth` runs it.
+    const script = `
+      const { App, Stack } = require('aws-cdk-lib');
+      const { ProvisioningTemplateSettings } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))});
+      const app = new App({ outdir: ${JSON.stringify(fs.mkdtempSync(path.join(os.tmpdir(), 'region-facts-')))} });
+      new ProvisioningTemplateSettings(new Stack(app, 'Test'), 'A', { templateName: 'a' });
+      app.synth();
+      const loaded = Object.keys(require.cache);
+      console.log(JSON.stringify({
+        handler: loaded.some((f) => f.endsWith(${JSON.stringify(path.join('lib', 'handler-code.js'))})),
+        regionFacts: loaded.filter((f) => f.includes(${JSON.stringify(path.join('region-info', 'lib'))})),
+      }));`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ handler: true, regionFacts: [] });
   });
 });
 
