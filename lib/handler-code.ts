@@ -6,8 +6,10 @@
  * Not `lambda.Code.fromAsset`: that goes through aws-s3-assets' `Asset`,
  * which also builds an `s3.IBucket` for the asset bucket, and that looks up
  * the region's S3 website endpoint, loading every region fact aws-cdk-lib
- * knows (60 to 75 ms of every synth on a 2-core machine, see bench/). The
- * handler needs neither the bucket object nor the fact.
+ * knows (60 to 75 ms on a 2-core machine, see bench/). The handler needs
+ * neither the bucket object nor the fact. The saving is real only when
+ * nothing else in the app loads the facts: CDK's own version reporting
+ * (on by default under `cdk synth`) does, as does any `Code.fromAsset`.
  *
  * Internal: not exported from the package's entry point.
  */
@@ -17,7 +19,6 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 
 export class HandlerCode extends lambda.Code {
-  public readonly isInline = false;
   private staged?: { readonly assetPath: string; readonly config: lambda.CodeConfig };
 
   /**

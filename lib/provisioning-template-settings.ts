@@ -236,7 +236,7 @@ function removalBehaviour(policy: RemovalPolicy | undefined): RemovalBehaviour {
       return 'retain';
     default:
       throw new Error(
-        `removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN; got RemovalPolicy.${policy}: a provisioning template has no snapshot.`,
+        `removalPolicy must be RemovalPolicy.DESTROY, RemovalPolicy.RETAIN or RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE; got RemovalPolicy.${policy}: a provisioning template has no snapshot.`,
       );
   }
 }
