@@ -3,9 +3,12 @@
  * One synthesis, in its own process: `node bench/synth-stack.cjs <ours|baseline> <N> <outdir>`.
  *
  * Plain CommonJS on purpose: run by `node` itself, with nothing compiled on the
- * fly, so the wall time bench/run.ts measures around this process is what a
- * user's `cdk synth` of the same app would spend (Node start, loading
- * aws-cdk-lib and the construct, building the tree, writing the assembly).
+ * fly, so the wall time bench/run.ts measures around this process is what the
+ * app itself spends (Node start, loading aws-cdk-lib and the construct,
+ * building the tree, writing the assembly). `cdk synth` runs an app the same
+ * way, after the CLI's own start-up, and hands it context through
+ * CDK_CONTEXT_JSON, which `new App()` reads; bench/run.ts sets it for its
+ * "`cdk synth` context" runs.
  * The construct is loaded from the compiled package (lib/index.js, written by
  * `npm run build`).
  *
