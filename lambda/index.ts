@@ -367,10 +367,15 @@ function parseVersion(value: string | number): number {
 
 const ROLE_NOT_ASSUMABLE = /role.*(cannot|could not|can ?not|unable to).*assume|assume.*role/i;
 
+/** IoT's answer when it cannot assume the provisioning role (yet): an InvalidRequestException that says so. */
+function roleNotAssumable(e: unknown): boolean {
+  return errorName(e) === 'InvalidRequestException' && ROLE_NOT_ASSUMABLE.test(errorMessage(e));
+}
+
 function retryable(e: unknown, elapsedMs: number, config: HandlerConfig): boolean {
   const name = errorName(e);
   if (name === 'InvalidRequestException') {
-    return ROLE_NOT_ASSUMABLE.test(errorMessage(e)) && elapsedMs < config.rolePropagationMs;
+    return roleNotAssumable(e) && elapsedMs < config.rolePropagationMs;
   }
   // The handler's own policy is replaced when templates or roles change, just
   // before the custom resources that need it: IAM may take seconds to apply it.
@@ -442,7 +447,7 @@ function failureMessage(
   const cause = `${errorName(e)}: ${errorMessage(e)}`;
   const tries = attempts > 1 ? ` after ${attempts} attempts over ${Math.round(elapsedMs / 1000)}s` : '';
   const prefix = `${operation} on provisioning template "${templateName}" failed${tries}`;
-  if (errorName(e) === 'InvalidRequestException' && ROLE_NOT_ASSUMABLE.test(errorMessage(e))) {
+  if (roleNotAssumable(e)) {
     const role = roleArn ? ` ${roleArn}` : '';
     const end = timedOut ? " Gave up before the handler's timeout." : '';
     return `${prefix}: AWS IoT cannot assume the provisioning role${role} (an IAM role needs a trust policy for iot.amazonaws.com, and a new role can take a minute to propagate). ${cause}${end}`;
@@ -543,7 +548,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
       ...base,
       Status: 'FAILED',
       Reason: reason.slice(0, MAX_REASON),
-      PhysicalResourceId: failedPhysicalId(event, e),
+      PhysicalResourceId: failedPhysicalId(event, props.TemplateName, e),
     };
   } finally {
     invocation?.dispose();
@@ -557,12 +562,10 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
  * the template name is kept: the Delete then removes our hook if it landed.
  * Update and Delete keep the id they had, so CloudFormation never sees a new one.
  */
-function failedPhysicalId(event: CloudFormationCustomResourceEvent, e: unknown): string {
+function failedPhysicalId(event: CloudFormationCustomResourceEvent, templateName: string, e: unknown): string {
   if (event.RequestType !== 'Create') {
     return event.PhysicalResourceId;
   }
   const changedNothing = !(e instanceof SettingsError) || e.changedNothing;
-  return changedNothing
-    ? CREATE_FAILED_MARKER
-    : (event.ResourceProperties as unknown as SettingsProperties).TemplateName;
+  return changedNothing ? CREATE_FAILED_MARKER : templateName;
 }
