@@ -178,33 +178,36 @@ class Invocation {
     return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
   }
 
+  /**
+   * The template is the one the properties name, not the physical id: when a
+   * Create is cancelled (another resource failed first) or its answer was
+   * lost, CloudFormation sends the Delete with an id it made up. After a
+   * rename, the Delete of the old resource carries the old properties.
+   */
   private async delete(physicalId: string, props: SettingsProperties): Promise<Outcome> {
     const done = { physicalResourceId: physicalId };
     if (physicalId === CREATE_FAILED_MARKER) {
       log('create had failed without changing anything; nothing to delete', {});
       return done;
     }
-    if (props.RemovalPolicy === 'retain') {
-      log('removal policy is retain; template left as it is', { templateName: physicalId });
-      return done;
-    }
     const ours = props.PreProvisioningHook;
     if (!ours) {
       return done;
     }
-    const current = await this.describe(physicalId);
+    const templateName = props.TemplateName;
+    const current = await this.describe(templateName);
     if (current === undefined) {
-      log('template no longer exists; nothing to delete', { templateName: physicalId });
+      log('template no longer exists; nothing to delete', { templateName });
       return done;
     }
     if (current.preProvisioningHook?.targetArn !== ours.TargetArn) {
       log('template has a hook that this resource did not set; left alone', {
-        templateName: physicalId,
+        templateName,
         hook: current.preProvisioningHook?.targetArn ?? null,
       });
       return done;
     }
-    await this.update({ templateName: physicalId, removePreProvisioningHook: true });
+    await this.update({ templateName, removePreProvisioningHook: true });
     return done;
   }
 

@@ -398,26 +398,24 @@ describe('Delete', () => {
     expect(iot.calls()).toHaveLength(0);
   });
 
-  test('RETAIN: no IoT call at all', async () => {
-    const response = await run(deleteEvent('sensor-fleet', fullProps({ RemovalPolicy: 'retain' })));
-    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'sensor-fleet' });
-    expect(iot.calls()).toHaveLength(0);
-  });
-
   test('no hook managed: nothing to remove, no IoT call', async () => {
     const response = await run(deleteEvent('sensor-fleet', minimalProps({ Enabled: 'true' })));
     expect(response.Status).toBe('SUCCESS');
     expect(iot.calls()).toHaveLength(0);
   });
 
-  test('uses the physical id, not the properties, to find the template', async () => {
+  test('finds the template by the properties, not by the physical id, and answers with the id it was given', async () => {
+    // CloudFormation makes up the id when it cancels a Create still running (another resource failed).
+    const madeUp = 'FleetStack-SettingsResource4F1A2B3C-1Q2W3E4R5T6Y7';
     describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
-    await run(deleteEvent('old-name', fullProps()));
-    expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'old-name' });
+    const response = await run(deleteEvent(madeUp, fullProps()));
+    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: madeUp });
+    expect(iot).toHaveReceivedCommandWith(DescribeProvisioningTemplateCommand, { templateName: 'sensor-fleet' });
     expect(iot).toHaveReceivedCommandWith(UpdateProvisioningTemplateCommand, {
-      templateName: 'old-name',
+      templateName: 'sensor-fleet',
       removePreProvisioningHook: true,
     });
+    expect(iot.calls()).toHaveLength(2);
   });
 
   test('an IoT error fails the Delete with the template name, keeping the physical id', async () => {

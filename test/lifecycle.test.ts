@@ -114,17 +114,20 @@ describe('Create -> Update -> Delete', () => {
     expect(h.iot.template(NAME)).toEqual(expected);
   });
 
-  test('Delete with RemovalPolicy retain: no call to IoT, the hook stays', async () => {
-    seed();
-    const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A, RemovalPolicy: 'retain' });
+  test('Create cancelled: the Delete comes with an id CloudFormation made up, and still removes our hook', async () => {
+    // Another resource failed while this Create ran: CloudFormation discards its answer
+    // and deletes the resource under a physical id of its own.
+    const original = seed();
+    const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
     expectSuccess(await h.create(props), NAME);
-    const before = h.iot.template(NAME);
+    expect(h.iot.template(NAME)!.preProvisioningHook?.targetArn).toBe(HOOK_A.TargetArn);
 
-    const deleted = await h.delete(NAME, props);
+    const madeUp = 'FleetStack-SettingsResource4F1A2B3C-1Q2W3E4R5T6Y7';
+    const deleted = await h.delete(madeUp, props);
 
-    expectSuccess(deleted, NAME);
-    expect(deleted.iotRequests).toHaveLength(0);
-    expect(h.iot.template(NAME)).toEqual(before);
+    expectSuccess(deleted, madeUp);
+    expectOneReadThenOneWrite(deleted.iotRequests);
+    expect(h.iot.template(NAME)).toEqual(original);
   });
 });
 
