@@ -106,6 +106,64 @@ describe('throttling', () => {
   }, 30_000);
 });
 
+describe('other throttling and gateway answers', () => {
+  test.each([
+    ['TooManyRequestsException (429)', faults.tooManyRequestsException()],
+    ['HTTP 502', faults.badGateway()],
+    ['HTTP 504', faults.gatewayTimeout()],
+  ])('%s twice: retried, then SUCCESS', async (_label, fault) => {
+    const before = seed();
+    h.iot.inject({ ...fault, method: 'PATCH' }, 2);
+
+    const created = await h.create(ASKED);
+
+    expectSuccess(created, NAME);
+    expect(h.iot.template(NAME)).toEqual(asked(before, ASKED));
+    expect(h.iot.calls({ method: 'PATCH' }).map((r) => r.status)).toEqual([fault.status, fault.status, 200]);
+    expectOneReadThenOneWrite(created.iotRequests);
+  });
+});
+
+describe("IAM still applying the handler's replaced policy", () => {
+  test.each([
+    ['AccessDeniedException (403)', faults.accessDenied()],
+    ['UnauthorizedException (401)', faults.unauthorized()],
+  ])('%s a few times: retried by the handler, then SUCCESS', async (_label, fault) => {
+    const before = seed();
+    h.iot.inject(fault, 3);
+
+    const created = await h.create(ASKED);
+
+    expectSuccess(created, NAME);
+    expect(h.iot.template(NAME)).toEqual(asked(before, ASKED));
+    expect(h.iot.calls({ method: 'PATCH' }).map((r) => r.status)).toEqual([
+      fault.status,
+      fault.status,
+      fault.status,
+      200,
+    ]);
+    expectOneReadThenOneWrite(created.iotRequests);
+  });
+
+  test('access denied for good: retried for the propagation window only, then FAILED with the IAM message', async () => {
+    const before = seed();
+    h.iot.injectAlways(faults.accessDenied());
+
+    // Plenty of Lambda time left: what stops the retries is the (shrunk) propagation window.
+    const created = await h.create(ASKED, { timeoutMs: 60_000 });
+
+    const reason = expectFailed(created, CREATE_FAILED_MARKER);
+    expect(reason).toContain(`provisioning template "${NAME}"`);
+    expect(reason).toContain(
+      'AccessDeniedException: User is not authorized to perform: iot:UpdateProvisioningTemplate',
+    );
+    expect(reason).not.toMatch(/timeout/i);
+    expect(patches()).toBeGreaterThan(1);
+    expect(h.iot.template(NAME)).toEqual(before);
+    expectOneReadThenOneWrite(created.iotRequests);
+  }, 30_000);
+});
+
 describe('conflicts', () => {
   test('ConflictingResourceUpdateException (409): retried by the handler with backoff, then SUCCESS', async () => {
     const before = seed();

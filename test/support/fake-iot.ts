@@ -112,6 +112,26 @@ export const faults = {
     errorType: 'ServiceUnavailableException',
     message: 'Service unavailable.',
   }),
+  tooManyRequestsException: (): Fault => ({
+    status: 429,
+    errorType: 'TooManyRequestsException',
+    message: 'Too many requests.',
+  }),
+  badGateway: (): Fault => ({ status: 502, message: 'Bad Gateway' }),
+  gatewayTimeout: (): Fault => ({ status: 504, message: 'Gateway Timeout' }),
+  /** IAM not yet applying the handler's (replaced) policy. */
+  accessDenied: (): Fault => ({
+    method: 'PATCH',
+    status: 403,
+    errorType: 'AccessDeniedException',
+    message: 'User is not authorized to perform: iot:UpdateProvisioningTemplate',
+  }),
+  unauthorized: (): Fault => ({
+    method: 'PATCH',
+    status: 401,
+    errorType: 'UnauthorizedException',
+    message: 'Access to the resource is not authorized.',
+  }),
   dropConnection: (): Fault => ({ drop: true }),
   slow: (delayMs: number): Fault => ({ delayMs }),
 };
