@@ -73,11 +73,11 @@ export class FleetProvisioningStack extends Stack {
       },
     );
 
-    // 1. A template created in this app: pass its ref.
+    // 1. A template created in this app: pass its ref. The settings the construct
+    // manages stay off the template, or each update of the template would write
+    // its own values back until the settings are applied again.
     const template = new iot.CfnProvisioningTemplate(this, 'SensorTemplate', {
       templateName: 'sensor-fleet',
-      description: 'Sensors, fleet provisioning by claim',
-      enabled: false,
       provisioningRoleArn: provisioningRole.roleArn,
       templateType: 'FLEET_PROVISIONING',
       templateBody: JSON.stringify(SENSOR_TEMPLATE_BODY),
@@ -91,13 +91,14 @@ export class FleetProvisioningStack extends Stack {
       preProvisioningHook: ProvisioningHook.fromFunction(hook),
     });
 
-    // 2. A template that exists outside the app: pass its name.
+    // 2. A template that exists outside the app: pass its name, and leave it as
+    // it is when the construct goes (no hook: a kept template must not point at
+    // a hook whose invoke permission goes with this stack).
     new ProvisioningTemplateSettings(this, 'ExistingFleet', {
       templateName: props.existingTemplateName,
       enabled: true,
       defaultVersionId: 1,
       provisioningRole,
-      preProvisioningHook: ProvisioningHook.fromFunction(hook, { payloadVersion: '2020-04-01' }),
       removalPolicy: RemovalPolicy.RETAIN,
     });
 

@@ -15,8 +15,6 @@ export const RESOURCE_TYPE = 'Custom::IoTProvisioningTemplateSettings';
 /** Physical id returned by a Create that failed before it changed anything. */
 export const CREATE_FAILED_MARKER = 'IoTProvisioningTemplateSettings::CREATE_FAILED';
 
-export type RemovalBehaviour = 'destroy' | 'retain';
-
 export interface HookProperties {
   /** ARN of the Lambda function IoT invokes before provisioning a device. */
   readonly TargetArn: string;
@@ -35,7 +33,6 @@ export interface SettingsProperties {
   readonly DefaultVersionId?: string;
   readonly ProvisioningRoleArn?: string;
   readonly PreProvisioningHook?: HookProperties;
-  readonly RemovalPolicy: RemovalBehaviour;
   /**
    * A digest of the CfnProvisioningTemplate that `TemplateName` refers to,
    * when it is one of the app's. Ignored by the handler: its only job is to

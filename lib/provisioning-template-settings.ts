@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import {
+  CfnDeletionPolicy,
   CfnResource,
   CustomResource,
   Fn,
@@ -11,9 +12,10 @@ import {
   Tokenization,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
-import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, RemovalBehaviour, SettingsProperties } from './handler-contract';
+import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SettingsProperties } from './handler-contract';
 import { ProvisioningHook } from './provisioning-hook';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
@@ -33,8 +35,9 @@ export interface ProvisioningTemplateSettingsProps {
   readonly templateName: string;
 
   /**
-   * The template's description: at most 500 characters, no control
-   * characters (such as line breaks).
+   * The template's description: at most 500 characters, no control or
+   * other invisible characters (Unicode category C, such as line breaks,
+   * tabs or zero-width spaces), as AWS IoT requires.
    *
    * @default - not managed: the template keeps its current description
    */
@@ -87,6 +90,13 @@ export interface ProvisioningTemplateSettingsProps {
    *   removed as with DESTROY.
    * - `RemovalPolicy.SNAPSHOT` is refused: a template has no snapshot.
    *
+   * With a `preProvisioningHook`, the two RETAIN policies are refused at synth
+   * unless the hook's invoke permissions and the hook function (when it is in
+   * this stack) are retained as well, as `RemovalPolicies.of(stack).retain()`
+   * does: the kept template would otherwise point at a hook that AWS IoT can
+   * no longer call, and every device registration would be refused. The same
+   * check applies when a `RemovalPolicies` aspect sets the policy.
+   *
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -113,9 +123,10 @@ export class ProvisioningTemplateSettings extends Construct {
   constructor(scope: Construct, id: string, props: ProvisioningTemplateSettingsProps) {
     super(scope, id);
     validateProps(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    validateRemovalPolicy(removalPolicy);
 
-    const stack = Stack.of(this);
-    TemplateRegistry.of(this).claim(stack, props.templateName, this.node.path);
+    TemplateRegistry.of(this).claim(this, props.templateName);
 
     const provider = SettingsProvider.of(this);
     const dependencies = provider.register({
@@ -132,7 +143,6 @@ export class ProvisioningTemplateSettings extends Construct {
       DefaultVersionId: props.defaultVersionId === undefined ? undefined : String(props.defaultVersionId),
       ProvisioningRoleArn: props.provisioningRole?.roleArn,
       PreProvisioningHook: hook && { TargetArn: hook.hookFunction.functionArn, PayloadVersion: hook.payloadVersion },
-      RemovalPolicy: removalBehaviour(props.removalPolicy),
       TemplateRevision: templateRevision(props.templateName),
     };
 
@@ -141,9 +151,16 @@ export class ProvisioningTemplateSettings extends Construct {
       resourceType: RESOURCE_TYPE,
       properties,
       serviceTimeout: SERVICE_TIMEOUT,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      removalPolicy,
     });
     resource.node.addDependency(...dependencies);
+    if (hook) {
+      // Checked at synth, after aspects such as RemovalPolicies have run.
+      const cfn = resource.node.defaultChild as CfnResource;
+      this.node.addValidation({
+        validate: () => retainedHookErrors(cfn, provider.hookPermissionResources(hook.hookFunction), hook.hookFunction),
+      });
+    }
 
     this.templateName = props.templateName;
     this.templateArn = resource.getAttString(ATTR_TEMPLATE_ARN);
@@ -151,10 +168,33 @@ export class ProvisioningTemplateSettings extends Construct {
 }
 
 const TEMPLATE_NAME = /^[0-9A-Za-z_-]{1,36}$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+/** AWS IoT's pattern for a description is `[^\p{C}]*`: no control, format, private-use, surrogate or unassigned characters. */
+const INVISIBLE_CHARACTERS = /\p{C}/u;
+
+/**
+ * What TypeScript (and jsii, for the other languages) already ensures, checked
+ * again for plain JavaScript callers: a wrong type would otherwise reach the
+ * handler and fail only at deploy time.
+ */
+function validateTypes(props: ProvisioningTemplateSettingsProps): void {
+  const expected: Array<[keyof ProvisioningTemplateSettingsProps, string, boolean]> = [
+    ['templateName', 'string', true],
+    ['description', 'string', false],
+    ['enabled', 'boolean', false],
+    ['defaultVersionId', 'number', false],
+  ];
+  for (const [prop, type, required] of expected) {
+    const value: unknown = props?.[prop];
+    if ((value !== undefined || required) && typeof value !== type) {
+      throw new Error(
+        `${prop} must be a ${type}${required ? '' : ' or left out'}; got ${value === undefined ? 'nothing' : `${typeof value} ${JSON.stringify(value)}`}.`,
+      );
+    }
+  }
+}
 
 function validateProps(props: ProvisioningTemplateSettingsProps): void {
+  validateTypes(props);
   const { templateName, description, defaultVersionId } = props;
   if (!Token.isUnresolved(templateName) && !TEMPLATE_NAME.test(templateName)) {
     throw new Error(
@@ -167,10 +207,11 @@ function validateProps(props: ProvisioningTemplateSettingsProps): void {
         `description must be at most 500 characters; got ${description.length} characters: ${JSON.stringify(description.slice(0, 60))}...`,
       );
     }
-    const control = CONTROL_CHARACTERS.exec(description);
-    if (control) {
+    const invisible = INVISIBLE_CHARACTERS.exec(description);
+    if (invisible) {
+      const codePoint = invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
       throw new Error(
-        `description must not contain control characters (found U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at index ${control.index}); got ${JSON.stringify(description)}.`,
+        `description must not contain control or other invisible characters (Unicode category C, such as line breaks, tabs or zero-width spaces; found U+${codePoint} at index ${invisible.index}); got ${JSON.stringify(description)}.`,
       );
     }
   }
@@ -222,21 +263,54 @@ function templateRevision(templateName: string): string | undefined {
   });
 }
 
-/**
- * What the handler does on Delete. RETAIN_ON_UPDATE_OR_DELETE is enforced by
- * CloudFormation (DeletionPolicy RetainExceptOnCreate): the only Delete it
- * sends is the rollback of a failed Create, which must remove our hook.
- */
-function removalBehaviour(policy: RemovalPolicy | undefined): RemovalBehaviour {
-  switch (policy ?? RemovalPolicy.DESTROY) {
-    case RemovalPolicy.DESTROY:
-    case RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
-      return 'destroy';
-    case RemovalPolicy.RETAIN:
-      return 'retain';
-    default:
-      throw new Error(
-        `removalPolicy must be RemovalPolicy.DESTROY, RemovalPolicy.RETAIN or RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE; got RemovalPolicy.${policy}: a provisioning template has no snapshot.`,
-      );
+/** The template has no snapshot: every other removal policy is accepted. */
+function validateRemovalPolicy(policy: RemovalPolicy): void {
+  if (policy === RemovalPolicy.SNAPSHOT) {
+    throw new Error(
+      'removalPolicy must be RemovalPolicy.DESTROY, RemovalPolicy.RETAIN or RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE; got RemovalPolicy.SNAPSHOT: a provisioning template has no snapshot.',
+    );
   }
+}
+
+const RETAINED_ON_DELETE = [CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE];
+
+/**
+ * A template that CloudFormation keeps (on delete or on replacement) keeps
+ * pointing at its hook: whatever the hook needs must then be kept as well,
+ * or AWS IoT could no longer call it.
+ */
+function retainedHookErrors(resource: CfnResource, permissions: CfnResource[], fn: IFunction): string[] {
+  const { deletionPolicy, updateReplacePolicy } = resource.cfnOptions;
+  const keptOnDelete = deletionPolicy !== undefined && RETAINED_ON_DELETE.includes(deletionPolicy);
+  if (!keptOnDelete && updateReplacePolicy !== CfnDeletionPolicy.RETAIN) {
+    return [];
+  }
+  const deleted: string[] = [];
+  if (
+    permissions.some(
+      (p) =>
+        !RETAINED_ON_DELETE.includes(p.cfnOptions.deletionPolicy!) ||
+        p.cfnOptions.updateReplacePolicy !== CfnDeletionPolicy.RETAIN,
+    )
+  ) {
+    deleted.push("the hook's invoke permissions (created by this construct's stack handler)");
+  }
+  const fnResource = fn.node.defaultChild;
+  if (
+    CfnResource.isCfnResource(fnResource) &&
+    Stack.of(fnResource) === Stack.of(resource) &&
+    !RETAINED_ON_DELETE.includes(fnResource.cfnOptions.deletionPolicy!)
+  ) {
+    deleted.push(`the hook function ${fn.node.path}`);
+  }
+  if (deleted.length === 0) {
+    return [];
+  }
+  return [
+    `removalPolicy keeps the template (DeletionPolicy ${deletionPolicy ?? 'Delete'}, UpdateReplacePolicy ${updateReplacePolicy ?? 'Delete'}) ` +
+      `and with it the preProvisioningHook ${fn.node.path}, but ${deleted.join(' and ')} would be deleted with the stack or on replacement, ` +
+      'so AWS IoT could no longer call the hook and would refuse every device registration. ' +
+      'Use RemovalPolicy.DESTROY (only the hook is removed; the other settings stay), retain the whole stack ' +
+      '(RemovalPolicies.of(stack).retain()), or set the hook outside this construct.',
+  ];
 }

@@ -4,7 +4,7 @@
  *
  * Internal: not exported from the package's entry point.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 
 const REGISTRY_ID = 'IoTProvisioningTemplateSettingsRegistry';
@@ -17,23 +17,40 @@ export class TemplateRegistry extends Construct {
     return (existing as TemplateRegistry | undefined) ?? new TemplateRegistry(root, REGISTRY_ID);
   }
 
-  private readonly owners = new Map<string, string>();
+  private readonly claims = new Map<string, { readonly stack: Stack; readonly path: string }[]>();
 
   /**
-   * Record that the construct at `path` manages `templateName` in `stack`'s
-   * account and region; throws if another construct already does.
-   * Unresolved accounts and regions compare as written, so two
-   * environment-agnostic stacks count as one environment.
+   * Record that `owner` manages `templateName` in its stack's account and
+   * region. Throws if another construct manages it in the same stack, or in
+   * a stack of the same (known) account and region. When either stack is
+   * environment-agnostic, whether they deploy to the same place is not known
+   * at synth: a warning says so, rather than refusing dev and prod stacks of
+   * one app.
    */
-  public claim(stack: Stack, templateName: string, path: string): void {
-    const key = JSON.stringify([stack.account, stack.region, templateName]);
-    const owner = this.owners.get(key);
-    if (owner !== undefined) {
-      throw new Error(
-        `templateName ${JSON.stringify(templateName)} is already managed by ${owner} in the same account and region; ` +
-          `two ProvisioningTemplateSettings on one template would overwrite each other. Manage each template from one construct (${path}).`,
-      );
+  public claim(owner: IConstruct, templateName: string): void {
+    const stack = Stack.of(owner);
+    const others = this.claims.get(templateName) ?? [];
+    for (const other of others) {
+      const same = (a: string, b: string) => (Token.isUnresolved(a) || Token.isUnresolved(b) ? undefined : a === b);
+      const sameAccount = same(stack.account, other.stack.account);
+      const sameRegion = same(stack.region, other.stack.region);
+      if (other.stack === stack || (sameAccount && sameRegion)) {
+        throw new Error(
+          `templateName ${JSON.stringify(templateName)} is already managed by ${other.path} in the same account and region; ` +
+            `two ProvisioningTemplateSettings on one template would overwrite each other. Manage each template from one construct (${owner.node.path}).`,
+        );
+      }
+      if (sameAccount !== false && sameRegion !== false) {
+        Annotations.of(owner).addWarningV2(
+          SHARED_TEMPLATE_WARNING_ID,
+          `templateName ${JSON.stringify(templateName)} is also managed by ${other.path}: if stacks ${other.stack.stackName} and ${stack.stackName} ` +
+            'deploy to the same account and region, the two would overwrite each other. Give the stacks an explicit env to have this checked at synth.',
+        );
+      }
     }
-    this.owners.set(key, path);
+    this.claims.set(templateName, [...others, { stack, path: owner.node.path }]);
   }
 }
+
+/** Warning: one template name in two stacks whose environments are not known at synth. */
+export const SHARED_TEMPLATE_WARNING_ID = 'cdk-iot-provisioning-template-settings:templateMaybeManagedTwice';

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
@@ -54,7 +54,6 @@ describe('custom resource properties', () => {
         defaultVersionId: 2,
         provisioningRole: provisioningRole(stack),
         preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
-        removalPolicy: RemovalPolicy.RETAIN,
       });
     });
     template.hasResourceProperties(RESOURCE_TYPE, {
@@ -68,11 +67,10 @@ describe('custom resource properties', () => {
         TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Hook'), 'Arn'] },
         PayloadVersion: '2020-04-01',
       },
-      RemovalPolicy: 'retain',
     });
   });
 
-  test('props left out are not sent; removal policy defaults to destroy', () => {
+  test('props left out are not sent', () => {
     const { template } = stackWith((stack) => {
       new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet' });
     });
@@ -83,23 +81,41 @@ describe('custom resource properties', () => {
       DefaultVersionId: Match.absent(),
       ProvisioningRoleArn: Match.absent(),
       PreProvisioningHook: Match.absent(),
-      RemovalPolicy: 'destroy',
     });
   });
 
   test.each([
-    [RemovalPolicy.DESTROY, 'destroy', 'Delete'],
-    [RemovalPolicy.RETAIN, 'retain', 'Retain'],
+    [undefined, 'Delete', 'Delete'],
+    [RemovalPolicy.DESTROY, 'Delete', 'Delete'],
+    [RemovalPolicy.RETAIN, 'Retain', 'Retain'],
     // CloudFormation sends only the Delete of a rolled-back Create, which must clean up.
-    [RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, 'destroy', 'RetainExceptOnCreate'],
-  ])('removal policy %s: handler told %j, DeletionPolicy %s', (removalPolicy, behaviour, deletionPolicy) => {
+    [RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, 'RetainExceptOnCreate', 'Retain'],
+  ])(
+    'removal policy %s: DeletionPolicy %s, UpdateReplacePolicy %s, and nothing else tells the handler',
+    (removalPolicy, deletionPolicy, updateReplacePolicy) => {
+      const { template } = stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy });
+      });
+      template.hasResource(RESOURCE_TYPE, {
+        Properties: Match.objectEquals({ ServiceToken: Match.anyValue(), ServiceTimeout: '600', TemplateName: 't1' }),
+        DeletionPolicy: deletionPolicy,
+        UpdateReplacePolicy: updateReplacePolicy,
+      });
+    },
+  );
+
+  test('a RemovalPolicies aspect decides what CloudFormation does, and the handler follows it', () => {
+    // The handler removes our hook on every Delete it gets: with the aspect's DESTROY
+    // overriding the prop's RETAIN, CloudFormation sends that Delete.
     const { template } = stackWith((stack) => {
-      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy });
+      new ProvisioningTemplateSettings(stack, 'Settings', {
+        templateName: 't1',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      RemovalPolicies.of(stack).destroy();
     });
-    template.hasResource(RESOURCE_TYPE, {
-      Properties: Match.objectLike({ RemovalPolicy: behaviour }),
-      DeletionPolicy: deletionPolicy,
-    });
+    template.hasResource(RESOURCE_TYPE, { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
 
   test('SNAPSHOT is refused', () => {
@@ -111,8 +127,71 @@ describe('custom resource properties', () => {
         });
       }),
     ).toThrow(
-      /removalPolicy must be RemovalPolicy.DESTROY, RemovalPolicy.RETAIN or RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE; got RemovalPolicy.snapshot/,
+      /removalPolicy must be RemovalPolicy.DESTROY, RemovalPolicy.RETAIN or RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE; got RemovalPolicy.SNAPSHOT: a provisioning template has no snapshot/,
     );
+  });
+
+  describe('a retained template with a hook: what the hook needs must be retained too', () => {
+    const retainedHookError =
+      /removalPolicy keeps the template \(DeletionPolicy (Retain|RetainExceptOnCreate), UpdateReplacePolicy Retain\) and with it the preProvisioningHook Test\/Hook, but (.*) would be deleted/;
+
+    test.each([RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE])(
+      '%s with a hook function of this stack: refused, naming the permissions and the function',
+      (removalPolicy) => {
+        const build = () =>
+          stackWith((stack) => {
+            new ProvisioningTemplateSettings(stack, 'Settings', {
+              templateName: 't1',
+              preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+              removalPolicy,
+            });
+          });
+        expect(build).toThrow(retainedHookError);
+        expect(build).toThrow(
+          /but the hook's invoke permissions \(created by this construct's stack handler\) and the hook function Test\/Hook would be deleted.*Use RemovalPolicy.DESTROY/,
+        );
+      },
+    );
+
+    test('RETAIN with the hook function retained: still refused, the invoke permissions are not', () => {
+      expect(() =>
+        stackWith((stack) => {
+          const fn = hookFunction(stack);
+          fn.applyRemovalPolicy(RemovalPolicy.RETAIN);
+          new ProvisioningTemplateSettings(stack, 'Settings', {
+            templateName: 't1',
+            preProvisioningHook: ProvisioningHook.fromFunction(fn),
+            removalPolicy: RemovalPolicy.RETAIN,
+          });
+        }),
+      ).toThrow(/but the hook's invoke permissions \(created by this construct's stack handler\) would be deleted/);
+    });
+
+    test('a whole stack retained (RemovalPolicies aspect): accepted, the permissions and the function are kept too', () => {
+      const { template } = stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'Settings', {
+          templateName: 't1',
+          preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+        });
+        RemovalPolicies.of(stack).retain();
+      });
+      template.hasResource(RESOURCE_TYPE, { DeletionPolicy: 'Retain' });
+      template.allResources('AWS::Lambda::Permission', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      template.hasResource('AWS::Lambda::Function', {
+        Properties: Match.objectLike({ Handler: 'index.handler', Code: { ZipFile: Match.anyValue() } }),
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    test('RETAIN without a hook: accepted (nothing can be left dangling)', () => {
+      const { template } = stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'Settings', {
+          templateName: 't1',
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+      });
+      template.hasResource(RESOURCE_TYPE, { DeletionPolicy: 'Retain' });
+    });
   });
 
   test('a custom payload version is passed through', () => {
@@ -544,6 +623,16 @@ describe('validation at synth time', () => {
   }
 
   test.each([
+    [{ templateName: undefined }, 'templateName must be a string; got nothing.'],
+    [{ templateName: 42 }, 'templateName must be a string; got number 42.'],
+    [{ enabled: 'yes' }, 'enabled must be a boolean or left out; got string "yes".'],
+    [{ defaultVersionId: '3' }, 'defaultVersionId must be a number or left out; got string "3".'],
+    [{ description: ['a'] }, 'description must be a string or left out; got object ["a"].'],
+  ])('from plain JavaScript, %j is refused: %s', (props, message) => {
+    expect(settings(props as unknown as Partial<ProvisioningTemplateSettingsProps>)).toThrow(message);
+  });
+
+  test.each([
     ['', /templateName must be 1-36 characters of letters, digits, '_' and '-'; got "" \(0 characters\)/],
     ['has space', /templateName .*got "has space"/],
     ['x'.repeat(37), /templateName .*\(37 characters\)/],
@@ -565,9 +654,26 @@ describe('validation at synth time', () => {
 
   test('description with a control character is refused, naming it', () => {
     expect(settings({ description: 'line\nbreak' })).toThrow(
-      /description must not contain control characters \(found U\+000A at index 4\); got "line\\nbreak"/,
+      /description must not contain control or other invisible characters \(Unicode category C, .*; found U\+000A at index 4\); got "line\\nbreak"/,
     );
   });
+
+  test.each([
+    ['zero-width space', 'zero\u200bwidth', '200B', 4],
+    ['byte order mark', '\ufeffbom', 'FEFF', 0],
+    ['C1 control (next line)', 'next\u0085line', '0085', 4],
+    ['private use', 'private\ue000', 'E000', 7],
+    ['private use, astral', 'x\u{F0000}', 'F0000', 1],
+  ])('description with a %s is refused like AWS IoT refuses it', (_label, description, codePoint, index) => {
+    expect(settings({ description })).toThrow(`found U+${codePoint} at index ${index})`);
+  });
+
+  test.each(['Capteurs été 🌡️', '温度センサー', 'tab-free — dashes and “quotes”'])(
+    'description %j (printable Unicode) is accepted',
+    (description) => {
+      expect(settings({ description })).not.toThrow();
+    },
+  );
 
   test.each([0, -1, 1.5, Number.NaN])('defaultVersionId %p is refused', (defaultVersionId) => {
     expect(settings({ defaultVersionId })).toThrow(/defaultVersionId must be a positive whole number .*; got /);
@@ -616,6 +722,39 @@ describe('validation at synth time', () => {
       () => new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: ENV }), 'S', { templateName: 'fleet' }),
     ).toThrow(/already managed by One\/S/);
   });
+
+  test('the same template twice in one environment-agnostic stack is refused', () => {
+    expect(() =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'First', { templateName: 'fleet' });
+        new ProvisioningTemplateSettings(stack, 'Second', { templateName: 'fleet' });
+      }, undefined),
+    ).toThrow(/already managed by Test\/First/);
+  });
+
+  test.each([
+    ['both environment-agnostic', undefined, undefined],
+    ['one environment-agnostic', ENV, undefined],
+    ['same account, region unknown', ENV, { account: ENV.account }],
+  ])(
+    'the same template in two stacks whose environments may be one (%s): a warning, not an error',
+    (_label, envOne, envTwo) => {
+      const app = new App();
+      const one = new Stack(app, 'Dev', { env: envOne });
+      const two = new Stack(app, 'Prod', { env: envTwo });
+      new ProvisioningTemplateSettings(one, 'S', { templateName: 'fleet' });
+      new ProvisioningTemplateSettings(two, 'S', { templateName: 'fleet' });
+      const warnings = Annotations.fromStack(two)
+        .findWarning('*', Match.anyValue())
+        .map((w) => String(w.entry.data));
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /templateName "fleet" is also managed by Dev\/S: if stacks Dev and Prod deploy to the same account and region, the two would overwrite each other\. Give the stacks an explicit env .*\[ack: cdk-iot-provisioning-template-settings:templateMaybeManagedTwice\]/,
+        ),
+      ]);
+      expect(Annotations.fromStack(one).findWarning('*', Match.anyValue())).toEqual([]);
+    },
+  );
 
   test('the same template name in another region or account is fine', () => {
     const app = new App();

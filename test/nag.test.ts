@@ -108,7 +108,6 @@ function everyPropWithImportedResources(stack: Stack) {
     defaultVersionId: 3,
     provisioningRole: role,
     preProvisioningHook: ProvisioningHook.fromFunction(hook, { payloadVersion: '2020-04-01' }),
-    removalPolicy: RemovalPolicy.RETAIN,
   });
 }
 

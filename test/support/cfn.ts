@@ -75,9 +75,9 @@ export function freshBundledHandler(): Handler {
 
 /** Settings properties as CloudFormation hands them over: every scalar a string. */
 export function settings(
-  props: Omit<SettingsProperties, 'ServiceToken' | 'RemovalPolicy'> & Partial<SettingsProperties>,
+  props: Omit<SettingsProperties, 'ServiceToken'> & Partial<SettingsProperties>,
 ): SettingsProperties {
-  return { ServiceToken: SERVICE_TOKEN, RemovalPolicy: 'destroy', ...props };
+  return { ServiceToken: SERVICE_TOKEN, ...props };
 }
 
 /** Set environment variables (undefined: unset); returns the function that restores them. */

@@ -32,14 +32,13 @@ export function fullProps(overrides: Partial<Props> = {}): Props {
     DefaultVersionId: '2',
     ProvisioningRoleArn: ROLE_ARN,
     PreProvisioningHook: { TargetArn: HOOK_ARN, PayloadVersion: '2020-04-01' },
-    RemovalPolicy: 'destroy',
     ...overrides,
   };
 }
 
-/** Properties with only the template name (and the default removal policy). */
+/** Properties with only the template name. */
 export function minimalProps(overrides: Partial<Props> = {}): Props {
-  return { TemplateName: 'sensor-fleet', RemovalPolicy: 'destroy', ...overrides };
+  return { TemplateName: 'sensor-fleet', ...overrides };
 }
 
 /** A fixed URL, or one made from the event's RequestId (so a fake server can tell answers apart). */
