@@ -26,11 +26,12 @@ export interface ProvisioningTemplateSettingsProps {
    * Name of the existing provisioning template to manage: 1-36 characters of
    * letters, digits, `_` and `-`. A token, such as `CfnProvisioningTemplate.ref`,
    * is accepted (and checked by AWS IoT at deploy time); with the `ref` of a
-   * template of this app, the settings are applied again after every update
-   * of that template.
+   * template of the same stack, the settings are applied again after each
+   * change of that template's properties.
    *
    * One app may manage a template from one construct only: the same name (or
-   * the same token) twice in one account and region is an error.
+   * the same token) twice in one stack, or in one known account and region,
+   * is an error (a warning when a stack's environment is not known).
    */
   readonly templateName: string;
 
@@ -143,7 +144,7 @@ export class ProvisioningTemplateSettings extends Construct {
       DefaultVersionId: props.defaultVersionId === undefined ? undefined : String(props.defaultVersionId),
       ProvisioningRoleArn: props.provisioningRole?.roleArn,
       PreProvisioningHook: hook && { TargetArn: hook.hookFunction.functionArn, PayloadVersion: hook.payloadVersion },
-      TemplateRevision: templateRevision(props.templateName),
+      TemplateRevision: templateRevision(this, props.templateName),
     };
 
     const resource = new CustomResource(this, 'Resource', {
@@ -227,21 +228,23 @@ function validateProps(props: ProvisioningTemplateSettingsProps): void {
 }
 
 /**
- * When `templateName` is the `ref` of a CfnProvisioningTemplate of this app,
+ * When `templateName` is the `ref` of a CfnProvisioningTemplate of the same stack,
  * a digest of that template's properties, rendered at synth time. An update
  * of that template lets CloudFormation write its own enabled, description,
  * role and hook back; a changed digest makes the custom resource apply the
  * settings again right after (it depends on the template through the ref).
  * Property overrides made with escape hatches are not part of the digest.
  */
-function templateRevision(templateName: string): string | undefined {
+function templateRevision(scope: Construct, templateName: string): string | undefined {
   const template = Tokenization.reverseString(templateName)
     .tokens.map((token) => (Reference.isReference(token) ? token.target : undefined))
     .find(
       (target): target is iot.CfnProvisioningTemplate =>
         CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::IoT::ProvisioningTemplate',
     );
-  if (!template) {
+  // A template of another stack is updated in that stack's own deployment, which
+  // this one cannot follow; and its role's ARN here would make CDK export it.
+  if (!template || Stack.of(template) !== Stack.of(scope)) {
     return undefined;
   }
   return Lazy.string({

@@ -222,7 +222,7 @@ describe('custom resource properties', () => {
   });
 });
 
-describe('a template created in the same app', () => {
+describe('a template created in the same stack', () => {
   function revision(build: (stack: Stack, cfn: iot.CfnProvisioningTemplate) => void, body = '{"Resources":{}}') {
     const { template } = stackWith((stack) => {
       const cfn = new iot.CfnProvisioningTemplate(stack, 'Template', {
@@ -270,6 +270,26 @@ describe('a template created in the same app', () => {
         ],
       },
     });
+  });
+
+  test('a template of another stack gets no digest, and nothing of it is exported', () => {
+    const app = new App();
+    const owner = new Stack(app, 'Owner', { env: ENV });
+    const cfn = new iot.CfnProvisioningTemplate(owner, 'Template', {
+      provisioningRoleArn: provisioningRole(owner).roleArn,
+      templateBody: '{}',
+      templateType: 'FLEET_PROVISIONING',
+    });
+    const user = new Stack(app, 'User', { env: ENV });
+    new ProvisioningTemplateSettings(user, 'S', { templateName: cfn.ref });
+    Template.fromStack(user).hasResourceProperties(RESOURCE_TYPE, {
+      TemplateName: { 'Fn::ImportValue': Match.stringLikeRegexp('^Owner:ExportsOutputRefTemplate') },
+      TemplateRevision: Match.absent(),
+    });
+    // Only the template's name crosses stacks: its role stays free to be replaced.
+    expect(Object.keys(Template.fromStack(owner).findOutputs('*'))).toEqual([
+      expect.stringMatching(/^ExportsOutputRefTemplate/),
+    ]);
   });
 
   test('a template outside the app gets no digest', () => {
