@@ -11,9 +11,11 @@
  * Every number is measured in this run. Synth time is the wall time of a fresh
  * `node` process that loads aws-cdk-lib and the construct, builds the app and
  * writes the cloud assembly; median of BENCH_RUNS (default 5) runs per cell,
- * ours and baseline interleaved, after one discarded warm-up per variant.
- * (3 x BENCH_RUNS at N = 1, where the variants are closest and CDK's validation
- * step alone varies by a few hundred ms from one process to the next.)
+ * ours and baseline run in pairs (back to back, alternating which goes first),
+ * after one discarded warm-up per variant. (3 x BENCH_RUNS at N = 1, where the
+ * variants are closest and CDK's validation step alone varies by a few hundred
+ * ms from one process to the next.) Each ratio comes with a 95% bootstrap
+ * interval over the pairs.
  * It is measured three ways: with CDK's default synth-time CloudFormation
  * validation, with CDK_VALIDATION=false (the cost of the constructs without
  * that WebAssembly-heavy, noisy step), and with CDK_VALIDATION=false plus the
@@ -139,6 +141,36 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/**
+ * 95% interval of median(ours) / median(baseline): 2,000 bootstrap resamples of
+ * the run pairs (ours and the baseline ran back to back in each). The seed is
+ * fixed, so the same times give the same interval.
+ */
+function ratioInterval(ours: number[], baseline: number[]): [number, number] {
+  const pairs = Math.min(ours.length, baseline.length);
+  let state = 0x2545f491;
+  const random = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const ratios: number[] = [];
+  for (let b = 0; b < 2000; b++) {
+    const o: number[] = [];
+    const s: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const k = Math.floor(random() * pairs);
+      o.push(ours[k]);
+      s.push(baseline[k]);
+    }
+    ratios.push(median(o) / median(s));
+  }
+  ratios.sort((a, b) => a - b);
+  return [ratios[Math.floor(0.025 * ratios.length)], ratios[Math.ceil(0.975 * ratios.length) - 1]];
+}
+
 function dirBytes(dir: string): number {
   let total = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -221,6 +253,16 @@ function loadOnce(entry: string): { requireOnly: number; withSdk: number } {
   return JSON.parse(child.stdout.trim().split('\n').pop()!);
 }
 
+/** `0.86 (0.84–0.87)`: the ratio of medians and its 95% interval (none from fewer than 3 pairs). */
+function formatRatio(ours: number[], baseline: number[]): string {
+  const ratio = (median(ours) / median(baseline)).toFixed(2);
+  if (Math.min(ours.length, baseline.length) < 3) {
+    return ratio;
+  }
+  const [low, high] = ratioInterval(ours, baseline);
+  return `${ratio} (${low.toFixed(2)}–${high.toFixed(2)})`;
+}
+
 const fmtInt = (v: number) => Math.round(v).toLocaleString('en-US');
 const fmtMs = (v: number) => v.toFixed(v < 100 ? 1 : 0);
 
@@ -249,7 +291,8 @@ function main(): void {
       // run-to-run spread (a few hundred ms) is larger than their difference: take more runs.
       const runs = n === 1 ? 3 * RUNS : RUNS;
       for (let run = 0; run < runs; run++) {
-        for (const variant of VARIANTS) {
+        // Each run is a pair, ours and the baseline back to back, which goes first alternating.
+        for (const variant of run % 2 ? [...VARIANTS].reverse() : VARIANTS) {
           const c = cell(variant, n);
           if (c.error && run > 0) {
             continue; // a synth that fails fails every time; timing it again says nothing
@@ -354,7 +397,7 @@ function render(
 
   lines.push('## Per variant and N', '');
   lines.push(
-    '| N | variant | synth ms (median, default) | ours/baseline | synth ms (median, CDK_VALIDATION=false) | ours/baseline | synth ms (median, `cdk synth` context, CDK_VALIDATION=false) | ours/baseline | resources (with `cdk synth` context) | template bytes | max inline policy chars on one role: realistic / worst case | handler asset bytes | handler cold load ms: require / + IoT SDK | result |',
+    '| N | variant | synth ms (median, default) | ours/baseline (95% interval) | synth ms (median, CDK_VALIDATION=false) | ours/baseline (95% interval) | synth ms (median, `cdk synth` context, CDK_VALIDATION=false) | ours/baseline (95% interval) | resources (with `cdk synth` context) | template bytes | max inline policy chars on one role: realistic / worst case | handler asset bytes | handler cold load ms: require / + IoT SDK | result |',
   );
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   const loadCell = (v: Variant) => `${fmtMs(median(loads[v].requireOnly))} / ${fmtMs(median(loads[v].withSdk))}`;
@@ -365,7 +408,7 @@ function render(
       const ratio = (mode: Mode) => {
         if (c.variant !== 'ours') return '';
         if (base.error || !base.times[mode].length || !ours.times[mode].length) return 'n/a (baseline refused)';
-        return (median(ours.times[mode]) / median(base.times[mode])).toFixed(2);
+        return formatRatio(ours.times[mode], base.times[mode]);
       };
       const time = (mode: Mode) => fmtInt(median(c.times[mode]));
       if (c.error) {
@@ -386,7 +429,7 @@ function render(
   const ratioAt = (n: number, mode: Mode) => {
     const o = cells.find((c) => c.variant === 'ours' && c.n === n)!;
     const b = cells.find((c) => c.variant === 'baseline' && c.n === n)!;
-    return median(o.times[mode]) / median(b.times[mode]);
+    return { value: median(o.times[mode]) / median(b.times[mode]), text: formatRatio(o.times[mode], b.times[mode]) };
   };
   const check = (ok: boolean, text: string) => lines.push(`- [${ok ? 'x' : ' '}] ${text}`);
   const s250 = ours250.shape;
@@ -415,12 +458,12 @@ function render(
     const nv = ratioAt(n, 'no-validation');
     const cli = ratioAt(n, 'cli');
     check(
-      d <= 1.0 && nv <= 1.0,
-      `synth ratio ours/baseline <= 1.0 at N = ${n}: ${d.toFixed(2)} (default), ${nv.toFixed(2)} (CDK_VALIDATION=false)`,
+      d.value <= 1.0 && nv.value <= 1.0,
+      `synth ratio ours/baseline <= 1.0 at N = ${n}: ${d.text} (default), ${nv.text} (CDK_VALIDATION=false)`,
     );
     check(
-      cli <= 1.0,
-      `the same with the context \`cdk synth\` gives the app (CDK_VALIDATION=false), at N = ${n}: ${cli.toFixed(2)}`,
+      cli.value <= 1.0,
+      `the same with the context \`cdk synth\` gives the app (CDK_VALIDATION=false), at N = ${n}: ${cli.text}`,
     );
   }
   check(
@@ -477,6 +520,9 @@ function render(
   );
   lines.push(
     '- Synth ms: wall time of a fresh `node bench/synth-stack.cjs` process (Node start, loading aws-cdk-lib and the construct, building the app, `app.synth()` writing the assembly). "default" includes CDK\'s built-in synth-time CloudFormation validation (starting a WebAssembly engine: 2 s or more per process here for either variant, varying by a few hundred ms from one process to the next); "CDK_VALIDATION=false" leaves it out. "`cdk synth` context" also hands the app, through CDK_CONTEXT_JSON, the context the CDK CLI gives it by default (version reporting, path and asset metadata), as `cdk synth` would; version reporting adds CDK\'s AWS::CDK::Metadata resource (the number in brackets under resources) and loads aws-cdk-lib\'s region facts for it in both variants. The CLI\'s own start-up, the same for both, is not included.',
+  );
+  lines.push(
+    '- ours/baseline: median of ours over median of the baseline; in brackets the 95% interval of that ratio from 2,000 bootstrap resamples of the run pairs (fixed seed). An interval that contains 1.00 means this run cannot tell the two apart.',
   );
   lines.push('- Resources and template bytes: the synthesized `Bench.template.json` as written to cdk.out.');
   lines.push(
