@@ -58,6 +58,18 @@ export const HANDLER_TIMEOUT = Duration.minutes(3);
  */
 export const SERVICE_TIMEOUT = Duration.minutes(10);
 
+/**
+ * How long Lambda may hold an event of CloudFormation's (it invokes custom
+ * resources asynchronously) before the handler starts on it, retries
+ * included. An event that waited longer (throttled by the account's
+ * concurrency, or a retry after a crash) is dropped, not run: started after
+ * this, it could still be writing when CloudFormation has given up and its
+ * rollback has removed the hook, and would set the hook again. Dropped, it
+ * leaves CloudFormation to fail the resource at SERVICE_TIMEOUT.
+ * MAX_EVENT_AGE + HANDLER_TIMEOUT < SERVICE_TIMEOUT.
+ */
+export const MAX_EVENT_AGE = Duration.minutes(6);
+
 /** Warning id emitted when template permissions are widened to fit IAM's limit. */
 export const WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:permissionsWidened';
 
@@ -72,11 +84,11 @@ export const HOOK_WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:h
  *
  * Each permission is also a CloudFormation resource, and every one of them
  * stays in the stack once the cap is reached (the patterns are only known at
- * synth, so the permissions cannot shrink to their number). 8 keeps a stack of
+ * synth, so the permissions cannot shrink to their number). 7 keeps a stack of
  * N templates sharing one hook at N + 12 resources of this library (the
- * handler's 4 resources and 8 permissions); see test/scale.test.ts.
+ * handler's 5 resources and 7 permissions); see test/scale.test.ts.
  */
-export const MAX_HOOK_PERMISSIONS = 8;
+export const MAX_HOOK_PERMISSIONS = 7;
 
 const PROVIDER_ID = 'IoTProvisioningTemplateSettingsProvider';
 
@@ -158,6 +170,7 @@ export class SettingsProvider extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: HANDLER_TIMEOUT,
+      maxEventAge: MAX_EVENT_AGE,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -337,6 +350,13 @@ function acknowledgeNagFindings(handler: lambda.Function): void {
         'The handler answers CloudFormation itself before its own timeout; an invocation that still fails shows as a failed stack ' +
         `operation after its ${SERVICE_TIMEOUT.toHumanString()} service timeout and is recorded in the handler's log group. A dead-letter queue would only ` +
         'keep CloudFormation events, pre-signed response URLs included, which are of no use once the stack operation has ended.',
+    },
+    {
+      id: 'Serverless-LambdaAsyncFailureDestination',
+      reason:
+        `Lambda drops an event of CloudFormation's that waited over ${MAX_EVENT_AGE.toHumanString()}, on purpose: run later, it could set a hook ` +
+        'again after the rollback removed it. CloudFormation then fails the resource at its service timeout; a failure destination ' +
+        'would only keep events, pre-signed response URLs included, that are of no use once the stack operation has ended.',
     },
     {
       id: 'Serverless-LambdaTracing',

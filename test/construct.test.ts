@@ -10,7 +10,14 @@ import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
-import { HANDLER_ASSET_DIR, HANDLER_HASH_FILE, MAX_HOOK_PERMISSIONS, SERVICE_TIMEOUT } from '../lib/provider';
+import {
+  HANDLER_ASSET_DIR,
+  HANDLER_HASH_FILE,
+  HANDLER_TIMEOUT,
+  MAX_EVENT_AGE,
+  MAX_HOOK_PERMISSIONS,
+  SERVICE_TIMEOUT,
+} from '../lib/provider';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ARN_TAIL = ':iot:eu-west-1:111122223333:provisioningtemplate/';
@@ -210,6 +217,23 @@ describe('custom resource properties', () => {
     });
     expect(SERVICE_TIMEOUT.toMinutes()).toBeLessThanOrEqual(15);
     template.hasResourceProperties(RESOURCE_TYPE, { ServiceTimeout: String(SERVICE_TIMEOUT.toSeconds()) });
+  });
+
+  test('an event Lambda held too long is dropped: any run of the handler ends before CloudFormation gives up', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1' });
+    });
+    const [[handlerId, handler]] = Object.entries(
+      template.findResources('AWS::Lambda::Function', { Properties: HANDLER }),
+    );
+    expect(handler.Properties.Timeout).toBe(HANDLER_TIMEOUT.toSeconds());
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: handlerId },
+      Qualifier: '$LATEST',
+      MaximumEventAgeInSeconds: MAX_EVENT_AGE.toSeconds(),
+    });
+    // Started at the latest MAX_EVENT_AGE after CloudFormation sent it, a run ends before SERVICE_TIMEOUT.
+    expect(MAX_EVENT_AGE.toSeconds() + HANDLER_TIMEOUT.toSeconds()).toBeLessThan(SERVICE_TIMEOUT.toSeconds());
   });
 
   test('attributes: templateArn from the handler, templateName as given', () => {

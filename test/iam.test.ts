@@ -163,6 +163,7 @@ function expectLeastPrivilege(s: Synth, widening: Widening = {}) {
     expect([
       'AWS::IAM::Policy',
       'AWS::IAM::Role',
+      'AWS::Lambda::EventInvokeConfig',
       'AWS::Lambda::Function',
       'AWS::Lambda::Permission',
       'AWS::Logs::LogGroup',

@@ -200,7 +200,7 @@ describe('cdk-nag AwsSolutionsChecks and ServerlessChecks', () => {
       Object.keys(rules)
         .map((id) => id.replace(/^annotation::/i, ''))
         .sort(),
-    ).toEqual(['Serverless-LambdaDLQ', 'Serverless-LambdaTracing']);
+    ).toEqual(['Serverless-LambdaAsyncFailureDestination', 'Serverless-LambdaDLQ', 'Serverless-LambdaTracing']);
     for (const reason of Object.values(rules)) {
       expect(reason.length).toBeGreaterThan(150);
     }
