@@ -3,6 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // One temporary directory per run, removed at the end (see the file).
+  globalSetup: '<rootDir>/test/support/temp-dir-setup.cjs',
+  globalTeardown: '<rootDir>/test/support/temp-dir-teardown.cjs',
   // Prefer the TypeScript sources over the compiled lib/*.js next to them.
   moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
