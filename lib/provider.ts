@@ -229,11 +229,6 @@ export class SettingsProvider extends Construct {
     return group;
   }
 
-  /** The invoke permissions this provider created for a hook function. */
-  public hookPermissionResources(fn: lambda.IFunction): lambda.CfnPermission[] {
-    return [...(this.hookPermissions.get(fn.node.path)?.slots ?? [])];
-  }
-
   /**
    * The template patterns a hook's invoke permissions grant, one per
    * permission: the exact names, in registration order (adding a template adds

@@ -92,11 +92,12 @@ export interface ProvisioningTemplateSettingsProps {
    * - `RemovalPolicy.SNAPSHOT` is refused: a template has no snapshot.
    *
    * With a `preProvisioningHook`, the two RETAIN policies are refused at synth
-   * unless the hook's invoke permissions and the hook function (when it is in
-   * this stack) are retained as well, as `RemovalPolicies.of(stack).retain()`
-   * does: the kept template would otherwise point at a hook that AWS IoT can
-   * no longer call, and every device registration would be refused. The same
-   * check applies when a `RemovalPolicies` aspect sets the policy.
+   * unless every resource of this stack, and of the hook function's stack, is
+   * retained as well, as `RemovalPolicies.of(stack).retain()` does: the kept
+   * template would otherwise point at a hook that AWS IoT can no longer call
+   * (its invoke permission, function, role or anything it uses deleted), and
+   * every device registration would be refused. The same check applies when
+   * a `RemovalPolicies` aspect sets the policy.
    *
    * @default RemovalPolicy.DESTROY
    */
@@ -159,7 +160,7 @@ export class ProvisioningTemplateSettings extends Construct {
       // Checked at synth, after aspects such as RemovalPolicies have run.
       const cfn = resource.node.defaultChild as CfnResource;
       this.node.addValidation({
-        validate: () => retainedHookErrors(cfn, provider.hookPermissionResources(hook.hookFunction), hook.hookFunction),
+        validate: () => retainedHookErrors(cfn, hook.hookFunction),
       });
     }
 
@@ -279,41 +280,41 @@ const RETAINED_ON_DELETE = [CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_E
 
 /**
  * A template that CloudFormation keeps (on delete or on replacement) keeps
- * pointing at its hook: whatever the hook needs must then be kept as well,
- * or AWS IoT could no longer call it.
+ * pointing at its hook, so everything the hook runs on must be kept as well:
+ * its invoke permissions (in this stack), the function with its role,
+ * versions or aliases, and whatever the function itself uses. This construct
+ * cannot tell what that is, so it asks for every resource of the stacks
+ * involved (this one, and the hook's if the hook is defined in the app) to be
+ * retained, as `RemovalPolicies.of(stack).retain()` does.
  */
-function retainedHookErrors(resource: CfnResource, permissions: CfnResource[], fn: IFunction): string[] {
+function retainedHookErrors(resource: CfnResource, fn: IFunction): string[] {
   const { deletionPolicy, updateReplacePolicy } = resource.cfnOptions;
   const keptOnDelete = deletionPolicy !== undefined && RETAINED_ON_DELETE.includes(deletionPolicy);
   if (!keptOnDelete && updateReplacePolicy !== CfnDeletionPolicy.RETAIN) {
     return [];
   }
-  const deleted: string[] = [];
-  if (
-    permissions.some(
-      (p) =>
-        !RETAINED_ON_DELETE.includes(p.cfnOptions.deletionPolicy!) ||
-        p.cfnOptions.updateReplacePolicy !== CfnDeletionPolicy.RETAIN,
+  const stacks = new Set([Stack.of(resource), Stack.of(fn)]);
+  const deleted = [...stacks]
+    .flatMap((stack) => stack.node.findAll())
+    .filter((c): c is CfnResource => CfnResource.isCfnResource(c))
+    .filter((c) => c.cfnResourceType !== 'AWS::CDK::Metadata' && stacks.has(Stack.of(c)))
+    .filter(
+      (c) =>
+        !RETAINED_ON_DELETE.includes(c.cfnOptions.deletionPolicy!) ||
+        // The invoke permissions are replaced when the templates they name change.
+        (c.cfnResourceType === 'AWS::Lambda::Permission' &&
+          c.cfnOptions.updateReplacePolicy !== CfnDeletionPolicy.RETAIN),
     )
-  ) {
-    deleted.push("the hook's invoke permissions (created by this construct's stack handler)");
-  }
-  const fnResource = fn.node.defaultChild;
-  if (
-    CfnResource.isCfnResource(fnResource) &&
-    Stack.of(fnResource) === Stack.of(resource) &&
-    !RETAINED_ON_DELETE.includes(fnResource.cfnOptions.deletionPolicy!)
-  ) {
-    deleted.push(`the hook function ${fn.node.path}`);
-  }
+    .map((c) => c.node.path);
   if (deleted.length === 0) {
     return [];
   }
+  const shown = deleted.slice(0, 5).join(', ') + (deleted.length > 5 ? ` and ${deleted.length - 5} more` : '');
   return [
     `removalPolicy keeps the template (DeletionPolicy ${deletionPolicy ?? 'Delete'}, UpdateReplacePolicy ${updateReplacePolicy ?? 'Delete'}) ` +
-      `and with it the preProvisioningHook ${fn.node.path}, but ${deleted.join(' and ')} would be deleted with the stack or on replacement, ` +
-      'so AWS IoT could no longer call the hook and would refuse every device registration. ' +
+      `and with it the preProvisioningHook ${fn.node.path}, but resources the hook may run on would be deleted with the stack: ${shown}. ` +
+      'AWS IoT would then fail to call the hook and refuse every device registration. ' +
       'Use RemovalPolicy.DESTROY (only the hook is removed; the other settings stay), retain the whole stack ' +
-      '(RemovalPolicies.of(stack).retain()), or set the hook outside this construct.',
+      "(RemovalPolicies.of(stack).retain(), which also keeps the hook's invoke permissions), or set the hook outside this construct.",
   ];
 }

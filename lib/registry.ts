@@ -21,8 +21,9 @@ export class TemplateRegistry extends Construct {
 
   /**
    * Record that `owner` manages `templateName` in its stack's account and
-   * region. Throws if another construct manages it in the same stack, or in
-   * a stack of the same (known) account and region. When either stack is
+   * region. Throws if another construct manages it in the same deployment (one
+   * stack with its nested stacks), or in a stack of the same (known) account
+   * and region. When either stack is
    * environment-agnostic, whether they deploy to the same place is not known
    * at synth: a warning says so, rather than refusing dev and prod stacks of
    * one app.
@@ -34,7 +35,7 @@ export class TemplateRegistry extends Construct {
       const same = (a: string, b: string) => (Token.isUnresolved(a) || Token.isUnresolved(b) ? undefined : a === b);
       const sameAccount = same(stack.account, other.stack.account);
       const sameRegion = same(stack.region, other.stack.region);
-      if (other.stack === stack || (sameAccount && sameRegion)) {
+      if (deployedWith(other.stack) === deployedWith(stack) || (sameAccount && sameRegion)) {
         throw new Error(
           `templateName ${JSON.stringify(templateName)} is already managed by ${other.path} in the same account and region; ` +
             `two ProvisioningTemplateSettings on one template would overwrite each other. Manage each template from one construct (${owner.node.path}).`,
@@ -43,13 +44,18 @@ export class TemplateRegistry extends Construct {
       if (sameAccount !== false && sameRegion !== false) {
         Annotations.of(owner).addWarningV2(
           SHARED_TEMPLATE_WARNING_ID,
-          `templateName ${JSON.stringify(templateName)} is also managed by ${other.path}: if stacks ${other.stack.stackName} and ${stack.stackName} ` +
+          `templateName ${JSON.stringify(templateName)} is also managed by ${other.path}: if stacks ${other.stack.node.path} and ${stack.node.path} ` +
             'deploy to the same account and region, the two would overwrite each other. Give the stacks an explicit env to have this checked at synth.',
         );
       }
     }
     this.claims.set(templateName, [...others, { stack, path: owner.node.path }]);
   }
+}
+
+/** The top-level stack a stack is deployed with: nested stacks share their parent's environment. */
+function deployedWith(stack: Stack): Stack {
+  return stack.nestedStackParent ? deployedWith(stack.nestedStackParent) : stack;
 }
 
 /** Warning: one template name in two stacks whose environments are not known at synth. */

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnParameter, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, CfnResource, NestedStack, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
@@ -111,7 +111,7 @@ describe('custom resource properties', () => {
     },
   );
 
-  test('a RemovalPolicies aspect decides what CloudFormation does, and the handler follows it', () => {
+  test("a RemovalPolicies aspect overrides the prop: CloudFormation's policies are the only place the removal policy lives", () => {
     // The handler removes our hook on every Delete it gets: with the aspect's DESTROY
     // overriding the prop's RETAIN, CloudFormation sends that Delete.
     const { template } = stackWith((stack) => {
@@ -138,12 +138,15 @@ describe('custom resource properties', () => {
     );
   });
 
-  describe('a retained template with a hook: what the hook needs must be retained too', () => {
-    const retainedHookError =
-      /removalPolicy keeps the template \(DeletionPolicy (Retain|RetainExceptOnCreate), UpdateReplacePolicy Retain\) and with it the preProvisioningHook Test\/Hook, but (.*) would be deleted/;
+  describe('a retained template with a hook: what the hook runs on must be retained too', () => {
+    const refused = (detail: string) =>
+      new RegExp(
+        `removalPolicy keeps the template \\(DeletionPolicy (Retain|RetainExceptOnCreate), UpdateReplacePolicy Retain\\) ` +
+          `and with it the preProvisioningHook Test/Hook, but resources the hook may run on would be deleted with the stack: ${detail}`,
+      );
 
     test.each([RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE])(
-      '%s with a hook function of this stack: refused, naming the permissions and the function',
+      '%s with a hook function of this stack: refused, naming what would be deleted',
       (removalPolicy) => {
         const build = () =>
           stackWith((stack) => {
@@ -153,25 +156,58 @@ describe('custom resource properties', () => {
               removalPolicy,
             });
           });
-        expect(build).toThrow(retainedHookError);
-        expect(build).toThrow(
-          /but the hook's invoke permissions \(created by this construct's stack handler\) and the hook function Test\/Hook would be deleted.*Use RemovalPolicy.DESTROY/,
-        );
+        expect(build).toThrow(refused('Test/Hook/ServiceRole/Resource, Test/Hook/Resource, .* and \\d+ more\\.'));
+        expect(build).toThrow(/Use RemovalPolicy.DESTROY/);
       },
     );
 
-    test('RETAIN with the hook function retained: still refused, the invoke permissions are not', () => {
+    test('RETAIN with the hook function and its role retained: still refused, the invoke permission is not', () => {
       expect(() =>
         stackWith((stack) => {
           const fn = hookFunction(stack);
           fn.applyRemovalPolicy(RemovalPolicy.RETAIN);
+          (fn.role!.node.defaultChild as CfnResource).applyRemovalPolicy(RemovalPolicy.RETAIN);
           new ProvisioningTemplateSettings(stack, 'Settings', {
             templateName: 't1',
             preProvisioningHook: ProvisioningHook.fromFunction(fn),
             removalPolicy: RemovalPolicy.RETAIN,
           });
         }),
-      ).toThrow(/but the hook's invoke permissions \(created by this construct's stack handler\) would be deleted/);
+      ).toThrow(refused('.*IoTProvisioningTemplateSettingsProvider/HookInvoke.*/Template0'));
+    });
+
+    test('an alias as the hook, only the alias retained: refused, naming the function behind it', () => {
+      expect(() =>
+        stackWith((stack) => {
+          const fn = hookFunction(stack, 'HookFunction');
+          const alias = new lambda.Alias(stack, 'Hook', { aliasName: 'live', version: fn.currentVersion });
+          RemovalPolicies.of(stack).retain({ excludeResourceTypes: ['AWS::Lambda::Function'] });
+          new ProvisioningTemplateSettings(stack, 'Settings', {
+            templateName: 't1',
+            preProvisioningHook: ProvisioningHook.fromFunction(alias),
+            removalPolicy: RemovalPolicy.RETAIN,
+          });
+        }),
+      ).toThrow(
+        refused('Test/HookFunction/Resource, Test/IoTProvisioningTemplateSettingsProvider/Handler/Resource\\.'),
+      );
+    });
+
+    test('the hook in the parent stack, the template in a nested stack: the parent must be retained too', () => {
+      const build = (retainParent: boolean) => () => {
+        const app = new App();
+        const parent = new Stack(app, 'Test', { env: ENV });
+        const fn = hookFunction(parent);
+        const nested = new NestedStack(parent, 'Nested');
+        new ProvisioningTemplateSettings(nested, 'Settings', {
+          templateName: 't1',
+          preProvisioningHook: ProvisioningHook.fromFunction(fn),
+        });
+        RemovalPolicies.of(retainParent ? parent : nested).retain();
+        app.synth();
+      };
+      expect(build(false)).toThrow(refused('Test/Hook/ServiceRole/Resource, Test/Hook/Resource'));
+      expect(build(true)).not.toThrow();
     });
 
     test('a whole stack retained (RemovalPolicies aspect): accepted, the permissions and the function are kept too', () => {
@@ -188,6 +224,23 @@ describe('custom resource properties', () => {
         Properties: Match.objectLike({ Handler: 'index.handler', Code: { ZipFile: Match.anyValue() } }),
         DeletionPolicy: 'Retain',
       });
+    });
+
+    test("an imported hook in a retained stack: accepted (its function is not this app's to keep)", () => {
+      expect(() =>
+        stackWith((stack) => {
+          const fn = lambda.Function.fromFunctionArn(
+            stack,
+            'Hook',
+            'arn:aws:lambda:eu-west-1:111122223333:function:hook',
+          );
+          new ProvisioningTemplateSettings(stack, 'Settings', {
+            templateName: 't1',
+            preProvisioningHook: ProvisioningHook.fromFunction(fn),
+          });
+          RemovalPolicies.of(stack).retain();
+        }),
+      ).not.toThrow();
     });
 
     test('RETAIN without a hook: accepted (nothing can be left dangling)', () => {
@@ -772,6 +825,15 @@ describe('validation at synth time', () => {
       stackWith((stack) => {
         new ProvisioningTemplateSettings(stack, 'First', { templateName: 'fleet' });
         new ProvisioningTemplateSettings(stack, 'Second', { templateName: 'fleet' });
+      }, undefined),
+    ).toThrow(/already managed by Test\/First/);
+  });
+
+  test('the same template in a stack and its nested stack (one deployment, one environment) is refused', () => {
+    expect(() =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'First', { templateName: 'fleet' });
+        new ProvisioningTemplateSettings(new NestedStack(stack, 'Nested'), 'Second', { templateName: 'fleet' });
       }, undefined),
     ).toThrow(/already managed by Test\/First/);
   });
