@@ -23,10 +23,9 @@ export class TemplateRegistry extends Construct {
    * Record that `owner` manages `templateName` in its stack's account and
    * region. Throws if another construct manages it in the same deployment (one
    * stack with its nested stacks), or in a stack of the same (known) account
-   * and region. When either stack is
-   * environment-agnostic, whether they deploy to the same place is not known
-   * at synth: a warning says so, rather than refusing dev and prod stacks of
-   * one app.
+   * and region. When either stack is environment-agnostic, whether they deploy
+   * to the same place is not known at synth: a warning says so, rather than
+   * refusing dev and prod stacks of one app.
    */
   public claim(owner: IConstruct, templateName: string): void {
     const stack = Stack.of(owner);
