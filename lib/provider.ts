@@ -149,6 +149,12 @@ export class SettingsProvider extends Construct {
       roles: [this.role.roleName],
       policyDocument: Lazy.any({ produce: () => this.renderPolicy() }),
     });
+    // Every version of the policy goes when it is replaced, whatever removal
+    // policy an aspect sets on the stack (RemovalPolicies.of(stack).retain()):
+    // retained versions would stay attached to the role and add up past IAM's
+    // limit. Raw overrides are rendered after cfnOptions, so they win.
+    this.policy.addOverride('DeletionPolicy', 'Delete');
+    this.policy.addOverride('UpdateReplacePolicy', 'Delete');
     // At synth, once every template is registered: one digest names both the
     // logical id and the policy name.
     Aspects.of(this).add({
@@ -180,6 +186,16 @@ export class SettingsProvider extends Construct {
     acknowledgeNagFindings(this.function);
 
     this.node.addValidation({ validate: () => this.warnIfWidened() });
+  }
+
+  /**
+   * Whether `construct` is one of the handler's own resources (its function,
+   * role, policy and log group), which a hook never runs on; the hooks'
+   * invoke permissions are not.
+   */
+  public ownsHandlerResource(construct: IConstruct): boolean {
+    const scopes = construct.node.scopes;
+    return scopes.includes(this) && ![...this.hookPermissions.values()].some((hook) => scopes.includes(hook.group));
   }
 
   /**

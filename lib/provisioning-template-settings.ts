@@ -160,7 +160,7 @@ export class ProvisioningTemplateSettings extends Construct {
       // Checked at synth, after aspects such as RemovalPolicies have run.
       const cfn = resource.node.defaultChild as CfnResource;
       this.node.addValidation({
-        validate: () => retainedHookErrors(cfn, hook.hookFunction),
+        validate: () => retainedHookErrors(cfn, hook.hookFunction, provider),
       });
     }
 
@@ -285,9 +285,10 @@ const RETAINED_ON_DELETE = [CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_E
  * versions or aliases, and whatever the function itself uses. This construct
  * cannot tell what that is, so it asks for every resource of the stacks
  * involved (this one, and the hook's if the hook is defined in the app) to be
- * retained, as `RemovalPolicies.of(stack).retain()` does.
+ * retained, as `RemovalPolicies.of(stack).retain()` does; the handler's own
+ * resources excepted.
  */
-function retainedHookErrors(resource: CfnResource, fn: IFunction): string[] {
+function retainedHookErrors(resource: CfnResource, fn: IFunction, provider: SettingsProvider): string[] {
   const { deletionPolicy, updateReplacePolicy } = resource.cfnOptions;
   const keptOnDelete = deletionPolicy !== undefined && RETAINED_ON_DELETE.includes(deletionPolicy);
   if (!keptOnDelete && updateReplacePolicy !== CfnDeletionPolicy.RETAIN) {
@@ -297,7 +298,9 @@ function retainedHookErrors(resource: CfnResource, fn: IFunction): string[] {
   const deleted = [...stacks]
     .flatMap((stack) => stack.node.findAll())
     .filter((c): c is CfnResource => CfnResource.isCfnResource(c))
-    .filter((c) => c.cfnResourceType !== 'AWS::CDK::Metadata' && stacks.has(Stack.of(c)))
+    .filter(
+      (c) => c.cfnResourceType !== 'AWS::CDK::Metadata' && stacks.has(Stack.of(c)) && !provider.ownsHandlerResource(c),
+    )
     .filter(
       (c) =>
         !RETAINED_ON_DELETE.includes(c.cfnOptions.deletionPolicy!) ||
