@@ -137,6 +137,9 @@ export class Resolver {
         return v.urlSuffix;
       case 'AWS::StackName':
         return v.stackName;
+      case 'AWS::StackId':
+        // arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<uuid>
+        return `arn:${v.partition}:cloudformation:${v.region}:${v.account}:stack/${v.stackName}/5b7c6a10-0000-4000-8000-000000000000`;
     }
     const type = this.typeOf(target);
     return v.generatedName(type, target);

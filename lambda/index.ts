@@ -3,8 +3,11 @@
  *
  * One function that answers CloudFormation itself (no Provider framework):
  * it reads the template once, writes it at most once, and always sends an
- * answer before its own timeout. See README "Design" for why.
+ * answer before its own timeout. After setting a new pre-provisioning hook it
+ * also asks CloudFormation whether the stack still wants it (see
+ * Invocation.confirmStillCurrent). See README "Design" for why.
  */
+import type { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import type {
   DescribeProvisioningTemplateCommand,
   DescribeProvisioningTemplateCommandOutput,
@@ -12,7 +15,13 @@ import type {
   UpdateProvisioningTemplateCommand,
   UpdateProvisioningTemplateCommandInput,
 } from '@aws-sdk/client-iot';
-import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse, Context } from 'aws-lambda';
+import type {
+  CloudFormationCustomResourceCreateEvent,
+  CloudFormationCustomResourceEvent,
+  CloudFormationCustomResourceResponse,
+  CloudFormationCustomResourceUpdateEvent,
+  Context,
+} from 'aws-lambda';
 import { CREATE_FAILED_MARKER, HookProperties, SettingsData, SettingsProperties } from '../lib/handler-contract';
 
 /** Tunables, read from the environment on each invocation so tests can shrink them. */
@@ -67,26 +76,52 @@ function sdk(): IotSdk {
   return iotSdk;
 }
 
+type CfnSdk = typeof import('@aws-sdk/client-cloudformation');
+let cfnSdk: CfnSdk | undefined;
+
+/** The CloudFormation SDK, loaded only by an event that sets a new hook (see Invocation.confirmStillCurrent). */
+function cfnSdkModule(): CfnSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cfnSdk ??= require('@aws-sdk/client-cloudformation') as CfnSdk;
+  return cfnSdk;
+}
+
+/** The SDK clients' shared settings: retries and timeouts from the handler's config. */
+function clientConfig(config: HandlerConfig) {
+  return {
+    maxAttempts: config.sdkMaxAttempts,
+    // throwOnRequestTimeout: recent SDKs only log a warning when requestTimeout passes and keep waiting.
+    requestHandler: {
+      requestTimeout: config.requestTimeoutMs,
+      connectionTimeout: Math.min(config.requestTimeoutMs, 5_000),
+      throwOnRequestTimeout: true,
+    },
+  };
+}
+
 let cachedClient: { key: string; client: IoTClient } | undefined;
+let cachedCfnClient: { key: string; client: CloudFormationClient } | undefined;
+
+function clientKey(config: HandlerConfig): string {
+  return `${config.sdkMaxAttempts}/${config.requestTimeoutMs}`;
+}
 
 /** The IoT client: the SDK's standard configuration (region, credentials, AWS_ENDPOINT_URL_IOT). */
 function iotClient(config: HandlerConfig): IoTClient {
-  const key = `${config.sdkMaxAttempts}/${config.requestTimeoutMs}`;
+  const key = clientKey(config);
   if (cachedClient?.key !== key) {
-    cachedClient = {
-      key,
-      client: new (sdk().IoTClient)({
-        maxAttempts: config.sdkMaxAttempts,
-        // throwOnRequestTimeout: recent SDKs only log a warning when requestTimeout passes and keep waiting.
-        requestHandler: {
-          requestTimeout: config.requestTimeoutMs,
-          connectionTimeout: Math.min(config.requestTimeoutMs, 5_000),
-          throwOnRequestTimeout: true,
-        },
-      }),
-    };
+    cachedClient = { key, client: new (sdk().IoTClient)(clientConfig(config)) };
   }
   return cachedClient.client;
+}
+
+/** The CloudFormation client: the SDK's standard configuration (AWS_ENDPOINT_URL_CLOUDFORMATION). */
+function cfnClient(config: HandlerConfig): CloudFormationClient {
+  const key = clientKey(config);
+  if (cachedCfnClient?.key !== key) {
+    cachedCfnClient = { key, client: new (cfnSdkModule().CloudFormationClient)(clientConfig(config)) };
+  }
+  return cachedCfnClient.client;
 }
 
 /** An error whose message is the reason CloudFormation shows. */
@@ -105,6 +140,7 @@ interface Outcome {
 }
 
 type Describe = DescribeProvisioningTemplateCommandOutput;
+type CreateOrUpdate = CloudFormationCustomResourceCreateEvent | CloudFormationCustomResourceUpdateEvent;
 
 /** The work of one invocation, bounded by a deadline. */
 class Invocation {
@@ -134,10 +170,10 @@ class Invocation {
     const props = event.ResourceProperties as unknown as SettingsProperties;
     switch (event.RequestType) {
       case 'Create':
-        return this.apply(props, undefined);
+        return this.apply(event, props, undefined);
       case 'Update': {
         const old = event.OldResourceProperties as unknown as SettingsProperties;
-        return this.apply(props, old.TemplateName === props.TemplateName ? old : undefined);
+        return this.apply(event, props, old.TemplateName === props.TemplateName ? old : undefined);
       }
       case 'Delete':
         return this.delete(event.PhysicalResourceId, props);
@@ -145,7 +181,11 @@ class Invocation {
   }
 
   /** Create, or Update to `props`; `old` is the previous state of the same template. */
-  private async apply(props: SettingsProperties, old: SettingsProperties | undefined): Promise<Outcome> {
+  private async apply(
+    event: CreateOrUpdate,
+    props: SettingsProperties,
+    old: SettingsProperties | undefined,
+  ): Promise<Outcome> {
     const name = props.TemplateName;
     const input = desiredInput(props);
     const current = await this.describe(name);
@@ -174,8 +214,94 @@ class Invocation {
     }
     if (Object.keys(input).length > 1) {
       await this.update(input, input.provisioningRoleArn ?? current.provisioningRoleArn);
+      const previousHook = current.preProvisioningHook;
+      if (input.preProvisioningHook && input.preProvisioningHook.targetArn !== previousHook?.targetArn) {
+        await this.confirmStillCurrent(event, name, input.preProvisioningHook.targetArn, previousHook);
+      }
     }
     return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
+  }
+
+  /**
+   * Called after this event set a hook the template did not have.
+   *
+   * When another resource fails, CloudFormation cancels a Create or Update
+   * that is still running and starts the rollback at once: its Delete (or its
+   * Update back) may read the template before this write landed and leave it
+   * alone, and the rollback may then delete the hook function. So ask
+   * CloudFormation whether it is still creating (updating) this resource. If
+   * it is not, or cannot say, put the template's previous hook back and fail.
+   * A rollback that reads the template after that write finds the hook and
+   * removes it itself; one that read it before was started by a cancellation
+   * that this check, made after the write, sees.
+   */
+  private async confirmStillCurrent(
+    event: CreateOrUpdate,
+    templateName: string,
+    hookSet: string | undefined,
+    previous: Describe['preProvisioningHook'],
+  ): Promise<void> {
+    const expected = event.RequestType === 'Create' ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS';
+    const doing = event.RequestType === 'Create' ? 'creating' : 'updating';
+    // What went wrong, as the start of the reason CloudFormation shows.
+    let problem: string;
+    try {
+      const status = await this.resourceStatus(event, templateName);
+      if (status === expected) {
+        return;
+      }
+      const now = status === undefined ? 'the stack no longer has it' : `the resource is now ${status}`;
+      problem = `Provisioning template "${templateName}": CloudFormation stopped ${doing} this resource while its pre-provisioning hook was being set: ${now} (another resource failed, and the stack is rolling back)`;
+    } catch (e) {
+      // The message names the template and the call.
+      problem = `${errorMessage(e)}. The handler asks CloudFormation whether it is still ${doing} this resource after setting a new pre-provisioning hook, and could not`;
+    }
+    const restore: UpdateProvisioningTemplateCommandInput = previous?.targetArn
+      ? {
+          templateName,
+          preProvisioningHook: { targetArn: previous.targetArn, payloadVersion: previous.payloadVersion },
+        }
+      : { templateName, removePreProvisioningHook: true };
+    const restored = previous?.targetArn ? `set back to ${previous.targetArn}` : 'removed again';
+    log('stack no longer expects this write; undoing the hook', { templateName, problem });
+    try {
+      await this.update(restore);
+    } catch (e) {
+      throw new SettingsError(
+        `${problem}. Undoing the hook failed too, so the template may still point at ${hookSet}: ${errorMessage(e)}`,
+        false,
+      );
+    }
+    throw new SettingsError(
+      `${problem}. The hook was ${restored}, so a rollback cannot leave the template pointing at a deleted function.`,
+      false,
+    );
+  }
+
+  /** This resource's status in its stack, or undefined when the stack no longer has it. */
+  private async resourceStatus(event: CreateOrUpdate, templateName: string): Promise<string | undefined> {
+    const client = cfnClient(this.config);
+    return this.withRetries(templateName, 'DescribeStackResource', async () => {
+      try {
+        const out = await client.send(
+          this.observe(
+            new (cfnSdkModule().DescribeStackResourceCommand)({
+              StackName: event.StackId,
+              LogicalResourceId: event.LogicalResourceId,
+            }),
+            false,
+          ),
+          { abortSignal: this.abort.signal },
+        );
+        return out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN';
+      } catch (e) {
+        // Caught inside the retried call, as in describe().
+        if (errorName(e) === 'ValidationError' && /does not exist/i.test(errorMessage(e))) {
+          return undefined;
+        }
+        throw e;
+      }
+    });
   }
 
   /**
@@ -248,10 +374,9 @@ class Invocation {
    * keep its error, and for a write, note whether it may have been applied
    * (no answer, or a 5xx). Runs per attempt, inside the SDK's retry loop.
    */
-  private observe<C extends DescribeProvisioningTemplateCommand | UpdateProvisioningTemplateCommand>(
-    command: C,
-    write: boolean,
-  ): C {
+  private observe<
+    C extends DescribeProvisioningTemplateCommand | UpdateProvisioningTemplateCommand | DescribeStackResourceCommand,
+  >(command: C, write: boolean): C {
     const stack = command.middlewareStack as unknown as {
       add(
         middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
@@ -382,12 +507,14 @@ function retryable(e: unknown, elapsedMs: number, config: HandlerConfig): boolea
   }
   // The handler's own policy is replaced when templates or roles change, just
   // before the custom resources that need it: IAM may take seconds to apply it.
-  if (name === 'AccessDeniedException' || name === 'UnauthorizedException') {
+  // (CloudFormation's own codes are AccessDenied and Throttling.)
+  if (name === 'AccessDeniedException' || name === 'UnauthorizedException' || name === 'AccessDenied') {
     return elapsedMs < config.rolePropagationMs;
   }
   if (
     name === 'ConflictingResourceUpdateException' ||
     name === 'ThrottlingException' ||
+    name === 'Throttling' ||
     name === 'TooManyRequestsException'
   ) {
     return true;

@@ -98,6 +98,8 @@ const WORST_REGION = 'xx-xxxxxxxxx-16';
 const WORST_ACCOUNT = '123456789012';
 const WORST_ROLE_ARN_LENGTH = 160;
 const WORST_LOG_GROUP_ARN_LENGTH = 300;
+/** arn:aws-us-gov:cloudformation:<region>:<account>:stack/<128-character name>/<uuid> */
+const WORST_STACK_ARN_LENGTH = 250;
 
 /** One template managed by a construct in this stack. */
 export interface Registration {
@@ -274,10 +276,16 @@ export class SettingsProvider extends Construct {
   /** The template patterns the policy grants, narrowed to fit IAM's limit. */
   public scopedTemplates() {
     const roleArns = this.roleArns();
+    const checksStack = this.setsHooks();
     return scopeNames(
       this.registrations.map((r) => r.templateName),
-      (patterns) => estimatedPolicySize(patterns, roleArns) <= POLICY_BUDGET,
+      (patterns) => estimatedPolicySize(patterns, roleArns, checksStack) <= POLICY_BUDGET,
     );
+  }
+
+  /** Whether any template of this stack has a hook: the handler then reads its own stack (see policyDocument). */
+  private setsHooks(): boolean {
+    return this.registrations.some((r) => r.hookFunction !== undefined);
   }
 
   private roleArns(): string[] {
@@ -297,6 +305,7 @@ export class SettingsProvider extends Construct {
       logGroupArn: this.logGroup.logGroupArn,
       templateArns: patterns.map((p) => this.templateArn(p)),
       roleArns: this.roleArns(),
+      stackArn: this.setsHooks() ? Stack.of(this).stackId : undefined,
     });
   }
 
@@ -321,7 +330,7 @@ export class SettingsProvider extends Construct {
           'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.',
       );
     }
-    const size = estimatedPolicySize(patterns, this.roleArns());
+    const size = estimatedPolicySize(patterns, this.roleArns(), this.setsHooks());
     if (size > POLICY_BUDGET) {
       return [
         `The handler's policy would be about ${size} characters, over its ${POLICY_BUDGET}-character budget ` +
@@ -384,6 +393,8 @@ interface PolicyParts {
   readonly logGroupArn: string;
   readonly templateArns: string[];
   readonly roleArns: string[];
+  /** The handler's own stack, when it sets hooks. */
+  readonly stackArn?: string;
 }
 
 /** The handler's whole permission set. Used both to render the policy and to measure it. */
@@ -411,11 +422,26 @@ function policyDocument(parts: PolicyParts) {
       Condition: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } },
     });
   }
+  if (parts.stackArn !== undefined) {
+    // After setting a new hook, the handler checks that CloudFormation is
+    // still creating or updating the custom resource (a rollback may have
+    // started): lambda/index.ts, Invocation.confirmStillCurrent.
+    statements.push({
+      Sid: 'ReadOwnStackResource',
+      Effect: 'Allow',
+      Action: 'cloudformation:DescribeStackResource',
+      Resource: parts.stackArn,
+    });
+  }
   return { Version: '2012-10-17', Statement: statements };
 }
 
 /** Size of the policy as IAM counts it (no whitespace), with every unresolved part at its worst-case length. */
-export function estimatedPolicySize(templatePatterns: readonly string[], roleArns: readonly string[]): number {
+export function estimatedPolicySize(
+  templatePatterns: readonly string[],
+  roleArns: readonly string[],
+  checksStack: boolean,
+): number {
   const worst = (value: string, length: number) => (Token.isUnresolved(value) ? 'x'.repeat(length) : value);
   const doc = policyDocument({
     logGroupArn: 'x'.repeat(WORST_LOG_GROUP_ARN_LENGTH),
@@ -424,6 +450,7 @@ export function estimatedPolicySize(templatePatterns: readonly string[], roleArn
         `arn:${WORST_PARTITION}:iot:${WORST_REGION}:${WORST_ACCOUNT}:provisioningtemplate/${worst(p, MAX_TEMPLATE_NAME_LENGTH)}`,
     ),
     roleArns: roleArns.map((arn) => worst(arn, WORST_ROLE_ARN_LENGTH)),
+    stackArn: checksStack ? 'x'.repeat(WORST_STACK_ARN_LENGTH) : undefined,
   });
   return JSON.stringify(doc).length;
 }

@@ -1,8 +1,9 @@
 /**
- * The handler's logic, with the IoT client mocked (strict input matching)
- * and CloudFormation's response URL stubbed. The tests over HTTP in
+ * The handler's logic, with the IoT and CloudFormation clients mocked
+ * (strict input matching) and CloudFormation's response URL stubbed. The tests over HTTP in
  * wire.test.ts drive the bundled artifact through the real SDK.
  */
+import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import {
   ConflictingResourceUpdateException,
   DescribeProvisioningTemplateCommand,
@@ -28,10 +29,18 @@ import {
   OTHER_HOOK_ARN,
   Props,
   ROLE_ARN,
+  STACK_ID,
   updateEvent,
 } from './support/events';
 
 const iot = mockClient(IoTClient);
+const cfn = mockClient(CloudFormationClient);
+/**
+ * What CloudFormation says of the resource when the handler asks (after
+ * setting a new hook): a status, or an error. Default: the event being
+ * handled is still in progress.
+ */
+let stackSays: string | Error | Array<string | Error> | undefined;
 const TEMPLATE_ARN = 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet';
 const fetchMock = jest.fn();
 const originalFetch = global.fetch;
@@ -59,6 +68,8 @@ afterAll(() => {
 
 beforeEach(() => {
   iot.reset();
+  cfn.reset();
+  stackSays = undefined;
   fetchMock.mockReset();
   fetchMock.mockResolvedValue({ ok: true, status: 200 });
   logs.length = 0;
@@ -101,8 +112,26 @@ function notFound() {
   });
 }
 
+/** CloudFormation's answers to DescribeStackResource for `event`, from `stackSays`: one per call, the last repeated. */
+function mockStack(event: CloudFormationCustomResourceEvent) {
+  const answers = [stackSays ?? `${event.RequestType.toUpperCase()}_IN_PROGRESS`].flat();
+  let call = 0;
+  cfn
+    .on(DescribeStackResourceCommand, { StackName: event.StackId, LogicalResourceId: event.LogicalResourceId })
+    .callsFake(() => {
+      const answer = answers[Math.min(call++, answers.length - 1)];
+      if (answer instanceof Error) throw answer;
+      return { StackResourceDetail: { ResourceStatus: answer } };
+    });
+}
+
+function cfnError(name: string, message: string, httpStatusCode: number) {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
+}
+
 /** Run the handler and return what it sent to CloudFormation. */
 async function run(event: CloudFormationCustomResourceEvent) {
+  mockStack(event);
   await handler(event, lambdaContext());
   expect(fetchMock).toHaveBeenCalledTimes(1);
   const [url, init] = fetchMock.mock.calls[0];
@@ -129,6 +158,12 @@ describe('Create', () => {
       RequestId: expect.any(String),
       LogicalResourceId: 'Settings',
       Data: { TemplateArn: TEMPLATE_ARN },
+    });
+    // A hook the template did not have: CloudFormation is asked whether it still wants it.
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 1);
+    expect(cfn).toHaveReceivedCommandWith(DescribeStackResourceCommand, {
+      StackName: STACK_ID,
+      LogicalResourceId: 'Settings',
     });
   });
 
@@ -364,6 +399,130 @@ describe('Update', () => {
     const response = await run(updateEvent('sensor-fleet', fullProps(), old));
     expect(response.Status).toBe('FAILED');
     expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
+  });
+});
+
+describe('a new hook, and a rollback that started while it was being set', () => {
+  const removeAgain = { templateName: 'sensor-fleet', removePreProvisioningHook: true };
+
+  test('still creating: success, after one read, one write and one question to CloudFormation', async () => {
+    describeReturns();
+    const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 1);
+  });
+
+  test('the hook the template already has: CloudFormation is not asked', async () => {
+    describeReturns({ preProvisioningHook: HOOK_INPUT });
+    const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 0);
+  });
+
+  test('no hook set: CloudFormation is not asked', async () => {
+    describeReturns();
+    const response = await run(createEvent(fullProps({ PreProvisioningHook: undefined })));
+    expect(response.Status).toBe('SUCCESS');
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 0);
+  });
+
+  test('a cancelled Create removes the hook again and fails, keeping the template name for the Delete', async () => {
+    describeReturns();
+    stackSays = 'CREATE_FAILED';
+    const response = await run(createEvent(fullProps()));
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
+      { ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT },
+      removeAgain,
+    ]);
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(response.Reason).toBe(
+      'Provisioning template "sensor-fleet": CloudFormation stopped creating this resource while its pre-provisioning hook was being set: ' +
+        'the resource is now CREATE_FAILED (another resource failed, and the stack is rolling back). ' +
+        'The hook was removed again, so a rollback cannot leave the template pointing at a deleted function.',
+    );
+  });
+
+  test("someone else's hook that the Create replaced is put back", async () => {
+    const theirs = { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' };
+    describeReturns({ preProvisioningHook: theirs });
+    stackSays = 'DELETE_COMPLETE';
+    const response = await run(createEvent(fullProps()));
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual({
+      templateName: 'sensor-fleet',
+      preProvisioningHook: theirs,
+    });
+    expect(response.Reason).toMatch(/now DELETE_COMPLETE .*The hook was set back to .*someone-elses-hook/);
+  });
+
+  test('a resource the stack no longer has counts as cancelled', async () => {
+    describeReturns();
+    stackSays = cfnError('ValidationError', `Resource Settings does not exist for stack ${STACK_ID}`, 400);
+    const response = await run(createEvent(fullProps()));
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual(removeAgain);
+    expect(response.Reason).toMatch(/the stack no longer has it/);
+  });
+
+  test('an Update that is no longer in progress is undone the same way; one still in progress is not', async () => {
+    describeReturns();
+    stackSays = 'UPDATE_COMPLETE';
+    const stale = await run(updateEvent('sensor-fleet', fullProps(), fullProps({ PreProvisioningHook: undefined })));
+    expect(stale).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(stale.Reason).toMatch(/stopped updating this resource .* now UPDATE_COMPLETE/);
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual(removeAgain);
+
+    iot.resetHistory();
+    fetchMock.mockClear();
+    stackSays = undefined;
+    const current = await run(updateEvent('sensor-fleet', fullProps(), fullProps({ PreProvisioningHook: undefined })));
+    expect(current.Status).toBe('SUCCESS');
+    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
+  });
+
+  test("CloudFormation's throttling is retried", async () => {
+    describeReturns();
+    stackSays = [cfnError('Throttling', 'Rate exceeded', 400), 'CREATE_IN_PROGRESS'];
+    const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 2);
+  });
+
+  test('an access denial is retried while IAM applies the policy; one that lasts undoes the hook and fails, naming the call', async () => {
+    describeReturns();
+    const denied = cfnError(
+      'AccessDenied',
+      'User is not authorized to perform: cloudformation:DescribeStackResource',
+      403,
+    );
+    stackSays = [denied, 'CREATE_IN_PROGRESS'];
+    expect((await run(createEvent(fullProps()))).Status).toBe('SUCCESS');
+
+    iot.resetHistory();
+    cfn.reset();
+    fetchMock.mockClear();
+    stackSays = denied;
+    const response = await run(createEvent(fullProps()));
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(response.Reason).toMatch(
+      /^DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The handler asks CloudFormation whether it is still creating this resource after setting a new pre-provisioning hook, and could not\. The hook was removed again/,
+    );
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual(removeAgain);
+  });
+
+  test('an undo that fails too says the template may still point at the hook', async () => {
+    describeReturns();
+    stackSays = 'CREATE_FAILED';
+    iot
+      .on(UpdateProvisioningTemplateCommand)
+      .resolvesOnce({})
+      .rejects(new InvalidRequestException({ message: 'nope', $metadata: { httpStatusCode: 400 } }));
+    const response = await run(createEvent(fullProps()));
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(response.Reason).toMatch(
+      new RegExp(
+        `Undoing the hook failed too, so the template may still point at ${HOOK_ARN}: UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope$`,
+      ),
+    );
   });
 });
 

@@ -31,6 +31,7 @@ import { HOOK_WIDENED_WARNING_ID, MAX_HOOK_PERMISSIONS, SettingsProvider, WIDENE
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ALLOWED_ACTIONS = [
+  'cloudformation:DescribeStackResource',
   'iam:PassRole',
   'iot:DescribeProvisioningTemplate',
   'iot:UpdateProvisioningTemplate',
@@ -262,10 +263,18 @@ describe('the permissions the construct creates', () => {
     expect(s.statements.map((st) => st.Sid).sort()).toEqual([
       'ManageProvisioningTemplates',
       'PassProvisioningRoles',
+      'ReadOwnStackResource',
       'WriteOwnLogs',
     ]);
     expect(templateResources(s)).toEqual(['arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet']);
     expect(passRoleResources(s)).toEqual(['arn:aws:iam::111122223333:role/fleet-provisioning']);
+    // With a hook, the handler may ask CloudFormation about its own stack's resources, and nothing else.
+    expect(s.statements.find((st) => st.Sid === 'ReadOwnStackResource')).toEqual({
+      Sid: 'ReadOwnStackResource',
+      Effect: 'Allow',
+      Action: 'cloudformation:DescribeStackResource',
+      Resource: { Ref: 'AWS::StackId' },
+    });
 
     const perms = s.byType('AWS::Lambda::Permission');
     expect(perms).toHaveLength(1);
@@ -275,7 +284,7 @@ describe('the permissions the construct creates', () => {
     );
   });
 
-  test('no role and no hook: no iam:PassRole and no Lambda permission at all', () => {
+  test('no role and no hook: no iam:PassRole, no CloudFormation read and no Lambda permission at all', () => {
     const stack = newStack();
     new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet', enabled: false });
     const s = synthesize(stack);

@@ -1,9 +1,10 @@
 /**
  * CloudFormation's lifecycle of Custom::IoTProvisioningTemplateSettings,
  * replayed over the wire against the BUNDLED handler (issues 2 and 3):
- * Create -> Update -> Delete, rollbacks, replacement, redelivery, Deletes
- * after failures, and many resources created at once against a throttling
- * endpoint. Each test asserts the fake IoT's template state.
+ * Create -> Update -> Delete, rollbacks (also one that starts while a new
+ * hook is being set), replacement, redelivery, Deletes after failures, and
+ * many resources created at once against a throttling endpoint. Each test
+ * asserts the fake IoT's template state.
  */
 import { HANDLER_TIMEOUT } from '../lib/provider';
 import {
@@ -128,6 +129,80 @@ describe('Create -> Update -> Delete', () => {
     expectSuccess(deleted, madeUp);
     expectOneReadThenOneWrite(deleted.iotRequests);
     expect(h.iot.template(NAME)).toEqual(original);
+  });
+});
+
+describe('a rollback that starts while a new hook is being set', () => {
+  /**
+   * Holds the next UpdateProvisioningTemplate `ms` before IoT applies it,
+   * and resolves once IoT has received it: the window in which
+   * CloudFormation, after another resource failed, cancels this event and
+   * runs its rollback.
+   */
+  async function holdNextWrite(ms: number): Promise<void> {
+    h.iot.inject({ method: 'PATCH', delayMs: ms });
+    const seen = h.iot.requests.length;
+    for (let waited = 0; !h.iot.requests.slice(seen).some((r) => r.method === 'PATCH'); waited += 5) {
+      if (waited > 5_000) throw new Error('the handler sent no UpdateProvisioningTemplate');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  test("Create: the rollback's Delete reads the template before the write lands; the Create then removes the hook again", async () => {
+    const before = seed();
+    const props = settings({ TemplateName: NAME, Description: 'new', PreProvisioningHook: HOOK_A });
+    const holding = holdNextWrite(500);
+    const creating = h.create(props);
+    await holding;
+
+    // CloudFormation cancels the Create and deletes the resource under an id of its own.
+    h.cfnApi.setStatus('Settings', 'CREATE_FAILED');
+    const deleted = await h.delete('FleetStack-Settings-1A2B3C4D5E6F', props);
+    expectSuccess(deleted, 'FleetStack-Settings-1A2B3C4D5E6F');
+    expect(deleted.iotRequests.map((r) => r.method)).toEqual(['GET']); // no hook on the template yet
+    expect(h.cfnApi.status('Settings')).toBe('DELETE_COMPLETE');
+
+    const created = await creating;
+    const reason = expectFailed(created, NAME);
+    expect(reason).toMatch(/stopped creating this resource .* now DELETE_COMPLETE.* The hook was removed again/);
+    expect(created.cfnRequests.map((r) => r.answer)).toEqual(['DELETE_COMPLETE']);
+    // The hook is gone; the other settings stay as the Create set them, as after any Delete.
+    expect(h.iot.template(NAME)).toEqual(withoutHook(asked(before, props)));
+  });
+
+  test('Update: the rollback writes the old hook back before the new one lands; the Update then puts the old one back again', async () => {
+    seed();
+    const a = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
+    const b = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_B });
+    expectSuccess(await h.create(a), NAME);
+    const stateA = h.iot.template(NAME)!;
+
+    const holding = holdNextWrite(500);
+    const forward = h.update(NAME, b, a);
+    await holding;
+    h.cfnApi.setStatus('Settings', 'UPDATE_FAILED'); // cancelled
+    const back = await h.update(NAME, a, b);
+    expectSuccess(back, NAME);
+    expect(back.cfnRequests).toEqual([]); // the hook it sets is the one the template has: nothing to check
+
+    const reason = expectFailed(await forward, NAME);
+    expect(reason).toMatch(/stopped updating this resource .* now UPDATE_COMPLETE.* set back to .*HookA/);
+    expect(h.iot.template(NAME)).toEqual(stateA);
+  });
+
+  test('without a rollback, the same slow write succeeds after one question to CloudFormation', async () => {
+    const before = seed();
+    const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
+    const holding = holdNextWrite(300);
+    const creating = h.create(props);
+    await holding;
+    const created = await creating;
+    expectSuccess(created, NAME);
+    expectAtMostTwoCalls(created.iotRequests);
+    expect(created.cfnRequests.map((r) => [r.params.LogicalResourceId, r.answer])).toEqual([
+      ['Settings', 'CREATE_IN_PROGRESS'],
+    ]);
+    expect(h.iot.template(NAME)).toEqual(asked(before, props));
   });
 });
 
@@ -352,8 +427,9 @@ describe('many resources at once', () => {
     );
     const results = await withEnv(production, () =>
       Promise.all(
-        props.map((p) =>
-          h.create(p, {
+        props.map((p, i) =>
+          // One custom resource each (its own logical id), as in a stack.
+          h.send(h.createEvent(p, `Settings${i}`), {
             timeoutMs: HANDLER_TIMEOUT.toMilliseconds(),
             handler: freshBundledHandler(),
           }),
@@ -368,6 +444,11 @@ describe('many resources at once', () => {
       expectOneReadThenOneWrite(requests);
       expect(requests.filter((r) => r.outcome === 'ok').map((r) => r.method)).toEqual(['GET', 'PATCH']);
     });
+    // Each Create set a new hook, so each asked CloudFormation once whether its resource was still being created.
+    expect(h.cfnApi.requests.map((r) => r.params.LogicalResourceId).sort()).toEqual(
+      names.map((_, i) => `Settings${i}`).sort(),
+    );
+    expect(h.cfnApi.requests.every((r) => r.answer === 'CREATE_IN_PROGRESS')).toBe(true);
     // The endpoint did throttle, and never let more than 10 requests through in a second.
     expect(h.iot.requests.filter((r) => r.outcome === 'throttled').length).toBeGreaterThan(0);
     expect(h.iot.peakAcceptedPerSecond).toBeLessThanOrEqual(10);

@@ -5,8 +5,10 @@
  *
  * Drives the handler (lambda/index.ts) through a full lifecycle, Create,
  * Update and Delete, plus the paths that log the most (retries, a failure, a
- * failed answer to CloudFormation), and captures everything it writes.
+ * Create cancelled by a rollback, a failed answer to CloudFormation), and
+ * captures everything it writes.
  */
+import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import {
   ConflictingResourceUpdateException,
   DescribeProvisioningTemplateCommand,
@@ -57,6 +59,9 @@ const HOOK_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:device-check';
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/fleet-provisioning';
 
 const iot = mockClient(IoTClient);
+const cfn = mockClient(CloudFormationClient);
+/** The custom resource's status, as CloudFormation reports it when the handler asks after setting a new hook. */
+let resourceStatus = 'CREATE_IN_PROGRESS';
 const output: string[] = [];
 const fetchMock = jest.fn();
 const saved: Record<string, string | undefined> = {};
@@ -101,6 +106,9 @@ afterAll(() => {
 
 beforeEach(() => {
   iot.reset();
+  cfn.reset();
+  resourceStatus = 'CREATE_IN_PROGRESS';
+  cfn.on(DescribeStackResourceCommand).callsFake(() => ({ StackResourceDetail: { ResourceStatus: resourceStatus } }));
   fetchMock.mockReset();
   fetchMock.mockResolvedValue(new Response(null, { status: 200 }));
 });
@@ -224,12 +232,24 @@ describe("the handler's log output holds no secret", () => {
       .rejects(new ResourceNotFoundException({ message: 'Template not found', $metadata: { httpStatusCode: 404 } }));
     await handler(event('Create', true), context());
 
+    // A Create that CloudFormation cancelled while it set the hook: the hook is removed again.
+    iot.reset();
+    iot.on(DescribeProvisioningTemplateCommand).resolves(describeWith(undefined));
+    iot.on(UpdateProvisioningTemplateCommand).resolves({});
+    resourceStatus = 'CREATE_FAILED';
+    await handler(event('Create', true), context());
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).at(-1)?.args[0].input).toEqual({
+      templateName: TEMPLATE_NAME,
+      removePreProvisioningHook: true,
+    });
+
     const sent = answers();
-    expect(sent.map((a) => a.body.Status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'FAILED']);
+    expect(sent.map((a) => a.body.Status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'FAILED', 'FAILED']);
     expect(sent.every((a) => a.url === RESPONSE_URL)).toBe(true);
     const lines = output.slice(start);
     expect(lines.some((l) => l.includes('retrying'))).toBe(true);
     expect(lines.some((l) => l.includes('failed'))).toBe(true);
+    expect(lines.some((l) => l.includes('undoing the hook'))).toBe(true);
     expectNoSecretIn(lines);
     // And the answers themselves carry no credential either.
     expectNoSecretIn(sent.map((a) => JSON.stringify(a.body)));

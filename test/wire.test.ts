@@ -408,6 +408,61 @@ describe('the answer to CloudFormation', () => {
   }, 30_000);
 });
 
+describe('CloudFormation, asked after a new hook is set whether the resource is still being created', () => {
+  test('Throttling (400) twice: retried, then SUCCESS', async () => {
+    const before = seed();
+    h.cfnApi.injectApi({ status: 400, code: 'Throttling', message: 'Rate exceeded' }, 2);
+
+    const created = await h.create(ASKED);
+
+    expectSuccess(created, NAME);
+    expect(created.cfnRequests.map((r) => r.answer)).toEqual(['Throttling', 'Throttling', 'CREATE_IN_PROGRESS']);
+    expect(h.iot.template(NAME)).toEqual(asked(before, ASKED));
+    expectAtMostTwoCalls(created.iotRequests);
+  }, 30_000);
+
+  test("AccessDenied (403) while IAM applies the handler's policy: retried, then SUCCESS", async () => {
+    seed();
+    const denied = {
+      status: 403,
+      code: 'AccessDenied',
+      message: 'User is not authorized to perform: cloudformation:DescribeStackResource',
+    };
+    h.cfnApi.injectApi(denied, 2);
+
+    const created = await h.create(ASKED);
+
+    expectSuccess(created, NAME);
+    expect(created.cfnRequests.map((r) => r.answer)).toEqual(['AccessDenied', 'AccessDenied', 'CREATE_IN_PROGRESS']);
+  }, 30_000);
+
+  test('AccessDenied for good: the hook is removed again and the Create fails, naming the call and the permission', async () => {
+    const before = seed();
+    h.cfnApi.injectApi(
+      {
+        status: 403,
+        code: 'AccessDenied',
+        message: 'User is not authorized to perform: cloudformation:DescribeStackResource',
+      },
+      1_000,
+    );
+
+    const created = await h.create(ASKED, { timeoutMs: 60_000 });
+
+    const reason = expectFailed(created, NAME);
+    expect(reason).toMatch(
+      /^DescribeStackResource on provisioning template "FleetTemplate" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\..* The hook was removed again/,
+    );
+    expect(h.iot.template(NAME)).toEqual({ ...asked(before, ASKED), preProvisioningHook: undefined });
+    expect(h.iot.calls({ method: 'PATCH' }).map((r) => r.body)).toEqual([
+      expect.objectContaining({
+        preProvisioningHook: { targetArn: HOOK.TargetArn, payloadVersion: HOOK.PayloadVersion },
+      }),
+      { removePreProvisioningHook: true },
+    ]);
+  }, 30_000);
+});
+
 describe('without faults', () => {
   test('a Create is one read and one write (the module loaded with require, as Lambda does)', async () => {
     const before = seed();

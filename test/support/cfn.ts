@@ -22,8 +22,10 @@ import { CREATE_FAILED_MARKER, SettingsProperties } from '../../lib/handler-cont
 import { createEvent, deleteEvent, lambdaContext, updateEvent } from './events';
 import {
   ACCOUNT,
+  ApiRequest,
   CloudFormationResponseBody,
   FakeCloudFormation,
+  FakeCloudFormationApi,
   FakeIot,
   REGION,
   ReceivedResponse,
@@ -106,8 +108,8 @@ export async function withEnv<T>(vars: Record<string, string | undefined>, fn: (
   }
 }
 
-/** The SDK's standard configuration, pointed at the fake; nothing read from the machine's AWS setup. */
-export function awsEnv(iot: FakeIot): Record<string, string | undefined> {
+/** The SDK's standard configuration, pointed at the fakes; nothing read from the machine's AWS setup. */
+export function awsEnv(iot: FakeIot, cfnApi: FakeCloudFormationApi): Record<string, string | undefined> {
   return {
     AWS_REGION: REGION,
     AWS_DEFAULT_REGION: REGION,
@@ -118,11 +120,11 @@ export function awsEnv(iot: FakeIot): Record<string, string | undefined> {
     AWS_CONFIG_FILE: path.join(ROOT, 'test', 'support', 'no-such-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(ROOT, 'test', 'support', 'no-such-aws-credentials'),
     AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL: undefined,
     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined,
     AWS_MAX_ATTEMPTS: undefined,
     AWS_RETRY_MODE: undefined,
     AWS_ENDPOINT_URL_IOT: iot.endpoint,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cfnApi.endpoint,
   };
 }
 
@@ -162,6 +164,8 @@ export interface Invocation {
   readonly puts: ReceivedResponse[];
   /** IoT requests made while this invocation ran (all templates: do not use with parallel invocations). */
   readonly iotRequests: RecordedRequest[];
+  /** CloudFormation API requests made while this invocation ran (same caveat). */
+  readonly cfnRequests: ApiRequest[];
   /** The handler promise settled before the fake Lambda timeout. */
   readonly finishedInTime: boolean;
   /** The handler promise rejected (Lambda would report an error; CloudFormation would get no answer from it). */
@@ -174,6 +178,7 @@ export interface Invocation {
 export class WireHarness {
   iot!: FakeIot;
   cfn!: FakeCloudFormation;
+  cfnApi!: FakeCloudFormationApi;
   readonly logs: LogLine[] = [];
   private readonly logListeners: Array<(line: LogLine) => void> = [];
   private restoreEnv: (() => void) | undefined;
@@ -186,12 +191,14 @@ export class WireHarness {
     beforeAll(async () => {
       harness.iot = await FakeIot.start();
       harness.cfn = await FakeCloudFormation.start();
-      harness.restoreEnv = setEnv({ ...awsEnv(harness.iot), ...settingsEnv });
+      harness.cfnApi = await FakeCloudFormationApi.start();
+      harness.restoreEnv = setEnv({ ...awsEnv(harness.iot, harness.cfnApi), ...settingsEnv });
       harness.captureConsole();
     });
     beforeEach(() => {
       harness.iot.reset();
       harness.cfn.reset();
+      harness.cfnApi.reset();
       harness.logs.length = 0;
       harness.logListeners.length = 0;
       harness.sandbox = undefined;
@@ -201,6 +208,7 @@ export class WireHarness {
       harness.restoreEnv?.();
       await harness.iot?.close();
       await harness.cfn?.close();
+      await harness.cfnApi?.close();
     });
     return harness;
   }
@@ -286,12 +294,21 @@ export class WireHarness {
     return deleteEvent(physicalId, props, this.responseUrl, logicalId);
   }
 
-  /** Deliver `event` to the handler as Lambda would, and collect what CloudFormation and IoT saw. */
+  /**
+   * Deliver `event` to the handler as Lambda would, and collect what
+   * CloudFormation and IoT saw. Like CloudFormation, the fake marks the
+   * resource CREATE_IN_PROGRESS (UPDATE_, DELETE_) while the event runs, and
+   * COMPLETE or FAILED from the answer; unless the test changed the status
+   * meanwhile (a cancellation), which the answer then does not overwrite.
+   */
   async send(event: CloudFormationCustomResourceEvent, options: InvokeOptions = {}): Promise<Invocation> {
     const timeoutMs = options.timeoutMs ?? 30_000;
     const handler = options.handler ?? this.handler;
     const firstRequest = this.iot.requests.length;
+    const firstApiRequest = this.cfnApi.requests.length;
     const firstPut = this.cfn.received.length;
+    const operation = event.RequestType.toUpperCase();
+    this.cfnApi.setStatus(event.LogicalResourceId, `${operation}_IN_PROGRESS`);
     const context = lambdaContext(timeoutMs);
     const lambdaDeadline = Date.now() + context.getRemainingTimeInMillis();
     let threw: unknown;
@@ -310,11 +327,19 @@ export class WireHarness {
     clearTimeout(timer);
     // Only this delivery's PUTs: a redelivered event has the same RequestId.
     const puts = this.cfn.received.slice(firstPut).filter((r) => r.body.RequestId === event.RequestId);
+    const response = puts.filter((p) => p.accepted).at(-1)?.body;
+    if (response && this.cfnApi.status(event.LogicalResourceId) === `${operation}_IN_PROGRESS`) {
+      this.cfnApi.setStatus(
+        event.LogicalResourceId,
+        `${operation}_${response.Status === 'SUCCESS' ? 'COMPLETE' : 'FAILED'}`,
+      );
+    }
     return {
       event,
-      response: puts.filter((p) => p.accepted).at(-1)?.body,
+      response,
       puts,
       iotRequests: this.iot.requests.slice(firstRequest),
+      cfnRequests: this.cfnApi.requests.slice(firstApiRequest),
       finishedInTime: result === 'done',
       threw,
       lambdaDeadline,
