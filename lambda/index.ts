@@ -3,11 +3,15 @@
  *
  * One function that answers CloudFormation itself (no Provider framework):
  * it reads the template once, writes it at most once, and always sends an
- * answer before its own timeout. After setting a new pre-provisioning hook it
- * also asks CloudFormation whether the stack still wants it (see
- * Invocation.confirmStillCurrent). See README "Design" for why.
+ * answer before its own timeout. After writing, it asks CloudFormation whether
+ * the stack still wants the write, and undoes it if a rollback has started
+ * meanwhile (see Invocation.confirmStillCurrent). See README "Design" for why.
  */
-import type { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import type {
+  CloudFormationClient,
+  DescribeStackResourceCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import type {
   DescribeProvisioningTemplateCommand,
   DescribeProvisioningTemplateCommandOutput,
@@ -42,6 +46,12 @@ export interface HandlerConfig {
   readonly requestTimeoutMs: number;
   /** Attempts to deliver the answer to CloudFormation. */
   readonly responseAttempts: number;
+  /**
+   * Time a write that CloudFormation is asked about afterwards (see
+   * Invocation.confirmStillCurrent) leaves before the deadline for that
+   * question and a possible undo.
+   */
+  readonly checkReserveMs: number;
 }
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -59,6 +69,7 @@ export function configFromEnv(): HandlerConfig {
     sdkMaxAttempts: numberFromEnv('SETTINGS_SDK_MAX_ATTEMPTS', 4),
     requestTimeoutMs: numberFromEnv('SETTINGS_REQUEST_TIMEOUT_MS', 10_000),
     responseAttempts: numberFromEnv('SETTINGS_RESPONSE_ATTEMPTS', 6),
+    checkReserveMs: numberFromEnv('SETTINGS_CHECK_RESERVE_MS', 20_000),
   };
 }
 
@@ -153,13 +164,31 @@ class Invocation {
   private writeMayHaveLanded = false;
   /** HTTP attempts of the current call, the SDK's own retries included. */
   private attemptsSeen = 0;
+  /** When the current calls must end: the deadline, or earlier inside `reserving`. */
+  private phase: { readonly deadline: number; readonly signal: AbortSignal };
 
   constructor(
     private readonly config: HandlerConfig,
-    private readonly deadline: number,
+    deadline: number,
   ) {
     this.client = iotClient(config);
     this.timer = setTimeout(() => this.abort.abort(), Math.max(0, deadline - Date.now()));
+    this.phase = { deadline, signal: this.abort.signal };
+  }
+
+  /** Run `fn` with its calls ending `reserveMs` before the current deadline, kept for what follows. */
+  private async reserving<T>(reserveMs: number, fn: () => Promise<T>): Promise<T> {
+    const outer = this.phase;
+    const deadline = outer.deadline - reserveMs;
+    const early = new AbortController();
+    const timer = setTimeout(() => early.abort(), Math.max(0, deadline - Date.now()));
+    this.phase = { deadline, signal: AbortSignal.any([outer.signal, early.signal]) };
+    try {
+      return await fn();
+    } finally {
+      clearTimeout(timer);
+      this.phase = outer;
+    }
   }
 
   dispose(): void {
@@ -213,69 +242,110 @@ class Invocation {
       }
     }
     if (Object.keys(input).length > 1) {
-      await this.update(input, input.provisioningRoleArn ?? current.provisioningRoleArn);
-      const previousHook = current.preProvisioningHook;
-      if (input.preProvisioningHook && input.preProvisioningHook.targetArn !== previousHook?.targetArn) {
-        await this.confirmStillCurrent(event, name, input.preProvisioningHook.targetArn, previousHook);
+      const roleArn = input.provisioningRoleArn ?? current.provisioningRoleArn;
+      // A Create's rollback only needs the hook gone; an Update's rollback writes every setting back.
+      const check = event.RequestType === 'Update' || input.preProvisioningHook !== undefined;
+      if (check) {
+        await this.reserving(this.config.checkReserveMs, () => this.update(input, roleArn));
+        await this.confirmStillCurrent(event, input, current);
+      } else {
+        await this.update(input, roleArn);
       }
     }
     return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
   }
 
   /**
-   * Called after this event set a hook the template did not have.
+   * Called after the write of an Update, or of a Create that sets a hook.
    *
    * When another resource fails, CloudFormation cancels a Create or Update
-   * that is still running and starts the rollback at once: its Delete (or its
-   * Update back) may read the template before this write landed and leave it
-   * alone, and the rollback may then delete the hook function. So ask
-   * CloudFormation whether it is still creating (updating) this resource. If
-   * it is not, or cannot say, put the template's previous hook back and fail.
-   * A rollback that reads the template after that write finds the hook and
-   * removes it itself; one that read it before was started by a cancellation
-   * that this check, made after the write, sees.
+   * that is still running and starts the rollback at once. The rollback's
+   * Delete (or Update back) may read the template before this write landed;
+   * the write then undoes the rollback's work: a hook stays on a template
+   * whose stack deletes the hook function, or the failed deploy's settings
+   * stay while the stack says the old ones. So ask CloudFormation whether it
+   * still wants this write (see `staleness`). If not, undo it the way the
+   * rollback would have had it run after the write, and fail:
+   * - a Create: put the template's previous hook back (remove ours);
+   * - an Update: write back every setting as it was read before the write.
+   * A rollback that reads the template after the write undoes it itself; one
+   * that read it before was started by a cancellation that this question,
+   * asked after the write, sees (as far as CloudFormation's answer is
+   * current).
    */
   private async confirmStillCurrent(
     event: CreateOrUpdate,
-    templateName: string,
-    hookSet: string | undefined,
-    previous: Describe['preProvisioningHook'],
+    written: UpdateProvisioningTemplateCommandInput,
+    before: Describe,
   ): Promise<void> {
-    const expected = event.RequestType === 'Create' ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS';
+    const templateName = written.templateName!;
     const doing = event.RequestType === 'Create' ? 'creating' : 'updating';
-    // What went wrong, as the start of the reason CloudFormation shows.
     let problem: string;
     try {
-      const status = await this.resourceStatus(event, templateName);
-      if (status === expected) {
+      const stale = await this.staleness(event, templateName);
+      if (stale === undefined) {
         return;
       }
-      const now = status === undefined ? 'the stack no longer has it' : `the resource is now ${status}`;
-      problem = `Provisioning template "${templateName}": CloudFormation stopped ${doing} this resource while its pre-provisioning hook was being set: ${now} (another resource failed, and the stack is rolling back)`;
+      problem = `Provisioning template "${templateName}": CloudFormation stopped ${doing} this resource while it was being written: ${stale} (another resource failed, and the stack is rolling back)`;
     } catch (e) {
-      // The message names the template and the call.
-      problem = `${errorMessage(e)}. The handler asks CloudFormation whether it is still ${doing} this resource after setting a new pre-provisioning hook, and could not`;
+      // The message names the call and the template.
+      problem = `${withoutFinalPeriod(errorMessage(e))}. The handler asks CloudFormation whether it is still ${doing} this resource after writing the template, and could not`;
+      if (event.RequestType === 'Update') {
+        // An Update cannot tell whether it is the stack's forward step or its
+        // rollback, so it does not undo anything: failing a forward Update
+        // starts the rollback, whose Update writes the old settings back.
+        throw new SettingsError(`${problem}. The template was left as written.`, false);
+      }
     }
-    const restore: UpdateProvisioningTemplateCommandInput = previous?.targetArn
-      ? {
-          templateName,
-          preProvisioningHook: { targetArn: previous.targetArn, payloadVersion: previous.payloadVersion },
-        }
-      : { templateName, removePreProvisioningHook: true };
-    const restored = previous?.targetArn ? `set back to ${previous.targetArn}` : 'removed again';
-    log('stack no longer expects this write; undoing the hook', { templateName, problem });
+    const undo = event.RequestType === 'Create' ? hookUndo(written, before) : settingsUndo(written, before);
+    log('stack no longer wants this write; undoing it', { templateName, problem });
     try {
-      await this.update(restore);
+      await this.update(undo);
     } catch (e) {
       throw new SettingsError(
-        `${problem}. Undoing the hook failed too, so the template may still point at ${hookSet}: ${errorMessage(e)}`,
+        `${problem}. Undoing the write failed too, so the template may keep what this ${event.RequestType} wrote: ${errorMessage(e)}`,
         false,
       );
     }
+    const undone =
+      event.RequestType === 'Create'
+        ? `The hook was ${undo.removePreProvisioningHook ? 'removed again' : `set back to ${undo.preProvisioningHook?.targetArn}`}`
+        : 'The settings this Update wrote were set back to what the template had before';
     throw new SettingsError(
-      `${problem}. The hook was ${restored}, so a rollback cannot leave the template pointing at a deleted function.`,
+      `${problem}. ${undone}, so the rollback cannot leave the template pointing at a deleted hook or with the failed deploy's settings.`,
       false,
     );
+  }
+
+  /**
+   * Why CloudFormation no longer wants what this event wrote, or undefined
+   * if it still does:
+   * - the resource is gone from the stack, or has any status but
+   *   CREATE_IN_PROGRESS (UPDATE_IN_PROGRESS for an Update);
+   * - except CREATE_COMPLETE, and UPDATE_COMPLETE in a stack that is not
+   *   rolling back: another delivery of this same event (Lambda delivers at
+   *   least once) answered first.
+   */
+  private async staleness(event: CreateOrUpdate, templateName: string): Promise<string | undefined> {
+    const status = await this.resourceStatus(event, templateName);
+    if (status === undefined) {
+      return 'the stack no longer has it';
+    }
+    if (event.RequestType === 'Create') {
+      return status === 'CREATE_IN_PROGRESS' || status === 'CREATE_COMPLETE'
+        ? undefined
+        : `the resource is now ${status}`;
+    }
+    if (status === 'UPDATE_IN_PROGRESS') {
+      return undefined;
+    }
+    if (status === 'UPDATE_COMPLETE') {
+      const stackStatus = await this.stackStatus(event, templateName);
+      return /ROLLBACK|^DELETE_/.test(stackStatus)
+        ? `the resource is now ${status}, the stack ${stackStatus}`
+        : undefined;
+    }
+    return `the resource is now ${status}`;
   }
 
   /** This resource's status in its stack, or undefined when the stack no longer has it. */
@@ -291,7 +361,7 @@ class Invocation {
             }),
             false,
           ),
-          { abortSignal: this.abort.signal },
+          { abortSignal: this.phase.signal },
         );
         return out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN';
       } catch (e) {
@@ -301,6 +371,18 @@ class Invocation {
         }
         throw e;
       }
+    });
+  }
+
+  /** The stack's status. */
+  private async stackStatus(event: CreateOrUpdate, templateName: string): Promise<string> {
+    const client = cfnClient(this.config);
+    return this.withRetries(templateName, 'DescribeStacks', async () => {
+      const out = await client.send(
+        this.observe(new (cfnSdkModule().DescribeStacksCommand)({ StackName: event.StackId }), false),
+        { abortSignal: this.phase.signal },
+      );
+      return out.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
     });
   }
 
@@ -343,7 +425,7 @@ class Invocation {
       try {
         return await this.client.send(
           this.observe(new (sdk().DescribeProvisioningTemplateCommand)({ templateName }), false),
-          { abortSignal: this.abort.signal },
+          { abortSignal: this.phase.signal },
         );
       } catch (e) {
         // Caught inside the retried call: what withRetries gives up on, it wraps in a SettingsError.
@@ -363,7 +445,7 @@ class Invocation {
       'UpdateProvisioningTemplate',
       () =>
         this.client.send(this.observe(new (sdk().UpdateProvisioningTemplateCommand)(input), true), {
-          abortSignal: this.abort.signal,
+          abortSignal: this.phase.signal,
         }),
       roleArn,
     );
@@ -375,7 +457,11 @@ class Invocation {
    * (no answer, or a 5xx). Runs per attempt, inside the SDK's retry loop.
    */
   private observe<
-    C extends DescribeProvisioningTemplateCommand | UpdateProvisioningTemplateCommand | DescribeStackResourceCommand,
+    C extends
+      | DescribeProvisioningTemplateCommand
+      | UpdateProvisioningTemplateCommand
+      | DescribeStackResourceCommand
+      | DescribeStacksCommand,
   >(command: C, write: boolean): C {
     const stack = command.middlewareStack as unknown as {
       add(
@@ -424,10 +510,10 @@ class Invocation {
         return await call();
       } catch (e) {
         const elapsed = Date.now() - started;
-        const aborted = this.abort.signal.aborted;
+        const aborted = this.phase.signal.aborted;
         const retry = aborted ? false : retryable(e, elapsed, this.config);
         const delay = backoff(attempt, this.config);
-        const outOfTime = aborted || (retry && Date.now() + delay >= this.deadline);
+        const outOfTime = aborted || (retry && Date.now() + delay >= this.phase.deadline);
         if (!retry || outOfTime) {
           // The deadline's abort cuts the SDK off mid-call: report the last error IoT gave, not the abort.
           const reported = aborted && this.lastAttemptError !== undefined ? this.lastAttemptError : e;
@@ -477,6 +563,44 @@ function desiredInput(props: SettingsProperties): UpdateProvisioningTemplateComm
 
 function hookInput(hook: HookProperties) {
   return { targetArn: hook.TargetArn, payloadVersion: hook.PayloadVersion };
+}
+
+/** The write that puts back the hook `before` had (or removes the one `written` set). */
+function hookUndo(
+  written: UpdateProvisioningTemplateCommandInput,
+  before: Describe,
+): UpdateProvisioningTemplateCommandInput {
+  const hook = before.preProvisioningHook;
+  return hook?.targetArn
+    ? {
+        templateName: written.templateName,
+        preProvisioningHook: { targetArn: hook.targetArn, payloadVersion: hook.payloadVersion },
+      }
+    : { templateName: written.templateName, removePreProvisioningHook: true };
+}
+
+/** The write that puts back every setting `written` changed, as `before` had it. */
+function settingsUndo(
+  written: UpdateProvisioningTemplateCommandInput,
+  before: Describe,
+): UpdateProvisioningTemplateCommandInput {
+  const undo: UpdateProvisioningTemplateCommandInput = { templateName: written.templateName };
+  if (written.description !== undefined) undo.description = before.description ?? '';
+  if (written.enabled !== undefined && before.enabled !== undefined) undo.enabled = before.enabled;
+  if (written.defaultVersionId !== undefined && before.defaultVersionId !== undefined) {
+    undo.defaultVersionId = before.defaultVersionId;
+  }
+  if (written.provisioningRoleArn !== undefined && before.provisioningRoleArn !== undefined) {
+    undo.provisioningRoleArn = before.provisioningRoleArn;
+  }
+  if (written.preProvisioningHook !== undefined || written.removePreProvisioningHook) {
+    Object.assign(undo, hookUndo(written, before));
+  }
+  return undo;
+}
+
+function withoutFinalPeriod(text: string): string {
+  return text.endsWith('.') ? text.slice(0, -1) : text;
 }
 
 function parseBoolean(value: string | boolean): boolean {
@@ -583,7 +707,8 @@ function failureMessage(
     return `${prefix}: AWS IoT cannot assume the provisioning role${role} (an IAM role needs a trust policy for iot.amazonaws.com, and a new role can take a minute to propagate). ${cause}${end}`;
   }
   if (timedOut && errorName(e) === 'AbortError') {
-    return `${prefix}: gave up before the handler's timeout, with no answer from AWS IoT in time.`;
+    const service = operation.startsWith('DescribeStack') ? 'CloudFormation' : 'AWS IoT';
+    return `${prefix}: gave up before the handler's timeout, with no answer from ${service} in time.`;
   }
   if (timedOut) {
     return `${prefix}: gave up before the handler's timeout (last error ${cause}).`;

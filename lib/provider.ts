@@ -276,16 +276,10 @@ export class SettingsProvider extends Construct {
   /** The template patterns the policy grants, narrowed to fit IAM's limit. */
   public scopedTemplates() {
     const roleArns = this.roleArns();
-    const checksStack = this.setsHooks();
     return scopeNames(
       this.registrations.map((r) => r.templateName),
-      (patterns) => estimatedPolicySize(patterns, roleArns, checksStack) <= POLICY_BUDGET,
+      (patterns) => estimatedPolicySize(patterns, roleArns) <= POLICY_BUDGET,
     );
-  }
-
-  /** Whether any template of this stack has a hook: the handler then reads its own stack (see policyDocument). */
-  private setsHooks(): boolean {
-    return this.registrations.some((r) => r.hookFunction !== undefined);
   }
 
   private roleArns(): string[] {
@@ -305,7 +299,7 @@ export class SettingsProvider extends Construct {
       logGroupArn: this.logGroup.logGroupArn,
       templateArns: patterns.map((p) => this.templateArn(p)),
       roleArns: this.roleArns(),
-      stackArn: this.setsHooks() ? Stack.of(this).stackId : undefined,
+      stackArn: Stack.of(this).stackId,
     });
   }
 
@@ -330,7 +324,7 @@ export class SettingsProvider extends Construct {
           'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.',
       );
     }
-    const size = estimatedPolicySize(patterns, this.roleArns(), this.setsHooks());
+    const size = estimatedPolicySize(patterns, this.roleArns());
     if (size > POLICY_BUDGET) {
       return [
         `The handler's policy would be about ${size} characters, over its ${POLICY_BUDGET}-character budget ` +
@@ -393,8 +387,8 @@ interface PolicyParts {
   readonly logGroupArn: string;
   readonly templateArns: string[];
   readonly roleArns: string[];
-  /** The handler's own stack, when it sets hooks. */
-  readonly stackArn?: string;
+  /** The handler's own stack. */
+  readonly stackArn: string;
 }
 
 /** The handler's whole permission set. Used both to render the policy and to measure it. */
@@ -422,26 +416,20 @@ function policyDocument(parts: PolicyParts) {
       Condition: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } },
     });
   }
-  if (parts.stackArn !== undefined) {
-    // After setting a new hook, the handler checks that CloudFormation is
-    // still creating or updating the custom resource (a rollback may have
-    // started): lambda/index.ts, Invocation.confirmStillCurrent.
-    statements.push({
-      Sid: 'ReadOwnStackResource',
-      Effect: 'Allow',
-      Action: 'cloudformation:DescribeStackResource',
-      Resource: parts.stackArn,
-    });
-  }
+  // After a write, the handler asks CloudFormation whether the stack still
+  // wants it (a rollback may have started): lambda/index.ts,
+  // Invocation.confirmStillCurrent. Its own stack only.
+  statements.push({
+    Sid: 'ReadOwnStack',
+    Effect: 'Allow',
+    Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'],
+    Resource: parts.stackArn,
+  });
   return { Version: '2012-10-17', Statement: statements };
 }
 
 /** Size of the policy as IAM counts it (no whitespace), with every unresolved part at its worst-case length. */
-export function estimatedPolicySize(
-  templatePatterns: readonly string[],
-  roleArns: readonly string[],
-  checksStack: boolean,
-): number {
+export function estimatedPolicySize(templatePatterns: readonly string[], roleArns: readonly string[]): number {
   const worst = (value: string, length: number) => (Token.isUnresolved(value) ? 'x'.repeat(length) : value);
   const doc = policyDocument({
     logGroupArn: 'x'.repeat(WORST_LOG_GROUP_ARN_LENGTH),
@@ -450,7 +438,7 @@ export function estimatedPolicySize(
         `arn:${WORST_PARTITION}:iot:${WORST_REGION}:${WORST_ACCOUNT}:provisioningtemplate/${worst(p, MAX_TEMPLATE_NAME_LENGTH)}`,
     ),
     roleArns: roleArns.map((arn) => worst(arn, WORST_ROLE_ARN_LENGTH)),
-    stackArn: checksStack ? 'x'.repeat(WORST_STACK_ARN_LENGTH) : undefined,
+    stackArn: 'x'.repeat(WORST_STACK_ARN_LENGTH),
   });
   return JSON.stringify(doc).length;
 }

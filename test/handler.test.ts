@@ -3,7 +3,11 @@
  * (strict input matching) and CloudFormation's response URL stubbed. The tests over HTTP in
  * wire.test.ts drive the bundled artifact through the real SDK.
  */
-import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStackResourceCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import {
   ConflictingResourceUpdateException,
   DescribeProvisioningTemplateCommand,
@@ -36,11 +40,13 @@ import {
 const iot = mockClient(IoTClient);
 const cfn = mockClient(CloudFormationClient);
 /**
- * What CloudFormation says of the resource when the handler asks (after
- * setting a new hook): a status, or an error. Default: the event being
- * handled is still in progress.
+ * What CloudFormation says of the resource when the handler asks after a
+ * write: a status, or an error (one per call, the last repeated). Default:
+ * the event being handled is still in progress.
  */
 let stackSays: string | Error | Array<string | Error> | undefined;
+/** The stack's status, for DescribeStacks. */
+let stackStatus = 'UPDATE_IN_PROGRESS';
 const TEMPLATE_ARN = 'arn:aws:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet';
 const fetchMock = jest.fn();
 const originalFetch = global.fetch;
@@ -51,6 +57,7 @@ beforeAll(() => {
   process.env.SETTINGS_RETRY_MAX_DELAY_MS = '5';
   process.env.SETTINGS_ROLE_PROPAGATION_MS = '50';
   process.env.SETTINGS_RESPONSE_RESERVE_MS = '1000';
+  process.env.SETTINGS_CHECK_RESERVE_MS = '100';
   global.fetch = fetchMock as unknown as typeof fetch;
 });
 
@@ -60,6 +67,7 @@ afterAll(() => {
     'SETTINGS_RETRY_MAX_DELAY_MS',
     'SETTINGS_ROLE_PROPAGATION_MS',
     'SETTINGS_RESPONSE_RESERVE_MS',
+    'SETTINGS_CHECK_RESERVE_MS',
   ]) {
     delete process.env[name];
   }
@@ -70,6 +78,7 @@ beforeEach(() => {
   iot.reset();
   cfn.reset();
   stackSays = undefined;
+  stackStatus = 'UPDATE_IN_PROGRESS';
   fetchMock.mockReset();
   fetchMock.mockResolvedValue({ ok: true, status: 200 });
   logs.length = 0;
@@ -123,6 +132,9 @@ function mockStack(event: CloudFormationCustomResourceEvent) {
       if (answer instanceof Error) throw answer;
       return { StackResourceDetail: { ResourceStatus: answer } };
     });
+  cfn
+    .on(DescribeStacksCommand, { StackName: event.StackId })
+    .callsFake(() => ({ Stacks: [{ StackStatus: stackStatus }] }));
 }
 
 function cfnError(name: string, message: string, httpStatusCode: number) {
@@ -402,8 +414,11 @@ describe('Update', () => {
   });
 });
 
-describe('a new hook, and a rollback that started while it was being set', () => {
+describe('a rollback that started while the template was being written', () => {
   const removeAgain = { templateName: 'sensor-fleet', removePreProvisioningHook: true };
+  const SAFE_END =
+    ", so the rollback cannot leave the template pointing at a deleted hook or with the failed deploy's settings.";
+  const writes = () => iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input);
 
   test('still creating: success, after one read, one write and one question to CloudFormation', async () => {
     describeReturns();
@@ -411,19 +426,26 @@ describe('a new hook, and a rollback that started while it was being set', () =>
     expect(response.Status).toBe('SUCCESS');
     expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
     expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 1);
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStacksCommand, 0);
   });
 
-  test('the hook the template already has: CloudFormation is not asked', async () => {
+  test('a Create of a hook the template already has still asks (it may be a retry after a crash between write and question)', async () => {
     describeReturns({ preProvisioningHook: HOOK_INPUT });
     const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 1);
+  });
+
+  test('a Create without a hook does not ask: its rollback has nothing to undo', async () => {
+    describeReturns();
+    const response = await run(createEvent(fullProps({ PreProvisioningHook: undefined })));
     expect(response.Status).toBe('SUCCESS');
     expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 0);
   });
 
-  test('no hook set: CloudFormation is not asked', async () => {
+  test('an event that writes nothing does not ask', async () => {
     describeReturns();
-    const response = await run(createEvent(fullProps({ PreProvisioningHook: undefined })));
-    expect(response.Status).toBe('SUCCESS');
+    expect((await run(updateEvent('sensor-fleet', minimalProps(), minimalProps()))).Status).toBe('SUCCESS');
     expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 0);
   });
 
@@ -431,15 +453,12 @@ describe('a new hook, and a rollback that started while it was being set', () =>
     describeReturns();
     stackSays = 'CREATE_FAILED';
     const response = await run(createEvent(fullProps()));
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
-      { ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT },
-      removeAgain,
-    ]);
+    expect(writes()).toEqual([{ ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT }, removeAgain]);
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toBe(
-      'Provisioning template "sensor-fleet": CloudFormation stopped creating this resource while its pre-provisioning hook was being set: ' +
+      'Provisioning template "sensor-fleet": CloudFormation stopped creating this resource while it was being written: ' +
         'the resource is now CREATE_FAILED (another resource failed, and the stack is rolling back). ' +
-        'The hook was removed again, so a rollback cannot leave the template pointing at a deleted function.',
+        `The hook was removed again${SAFE_END}`,
     );
   });
 
@@ -448,10 +467,7 @@ describe('a new hook, and a rollback that started while it was being set', () =>
     describeReturns({ preProvisioningHook: theirs });
     stackSays = 'DELETE_COMPLETE';
     const response = await run(createEvent(fullProps()));
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual({
-      templateName: 'sensor-fleet',
-      preProvisioningHook: theirs,
-    });
+    expect(writes()[1]).toEqual({ templateName: 'sensor-fleet', preProvisioningHook: theirs });
     expect(response.Reason).toMatch(/now DELETE_COMPLETE .*The hook was set back to .*someone-elses-hook/);
   });
 
@@ -459,24 +475,80 @@ describe('a new hook, and a rollback that started while it was being set', () =>
     describeReturns();
     stackSays = cfnError('ValidationError', `Resource Settings does not exist for stack ${STACK_ID}`, 400);
     const response = await run(createEvent(fullProps()));
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual(removeAgain);
+    expect(writes()[1]).toEqual(removeAgain);
     expect(response.Reason).toMatch(/the stack no longer has it/);
   });
 
-  test('an Update that is no longer in progress is undone the same way; one still in progress is not', async () => {
+  test('CREATE_COMPLETE: another delivery of the same event answered first; nothing is undone', async () => {
+    describeReturns();
+    stackSays = 'CREATE_COMPLETE';
+    const response = await run(createEvent(fullProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(writes()).toHaveLength(1);
+  });
+
+  test('a stale Update writes back every setting it changed, as the template had it before', async () => {
+    describeReturns({
+      description: 'old',
+      enabled: false,
+      defaultVersionId: 1,
+      provisioningRoleArn: 'arn:aws:iam::111122223333:role/old',
+      preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' },
+    });
+    stackSays = 'UPDATE_FAILED';
+    const response = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    expect(writes()[1]).toEqual({
+      templateName: 'sensor-fleet',
+      description: 'old',
+      enabled: false,
+      defaultVersionId: 1,
+      provisioningRoleArn: 'arn:aws:iam::111122223333:role/old',
+      preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' },
+    });
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(response.Reason).toMatch(
+      /stopped updating this resource .* now UPDATE_FAILED .*The settings this Update wrote were set back to what the template had before, so the rollback/,
+    );
+  });
+
+  test('a stale Update that removed the hook puts it back; one without a description before gets an empty one', async () => {
+    describeReturns({ preProvisioningHook: HOOK_INPUT });
+    stackSays = 'DELETE_IN_PROGRESS';
+    await run(
+      updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined, Description: 'new' }), fullProps()),
+    );
+    expect(writes()[0]).toMatchObject({ description: 'new', removePreProvisioningHook: true });
+    expect(writes()[1]).toEqual({
+      templateName: 'sensor-fleet',
+      description: '',
+      enabled: false,
+      preProvisioningHook: HOOK_INPUT,
+    });
+  });
+
+  test('UPDATE_COMPLETE: undone when the stack is rolling back (the rollback wrote first), not when it goes forward (another delivery answered first)', async () => {
     describeReturns();
     stackSays = 'UPDATE_COMPLETE';
-    const stale = await run(updateEvent('sensor-fleet', fullProps(), fullProps({ PreProvisioningHook: undefined })));
-    expect(stale).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
-    expect(stale.Reason).toMatch(/stopped updating this resource .* now UPDATE_COMPLETE/);
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual(removeAgain);
+    stackStatus = 'UPDATE_ROLLBACK_IN_PROGRESS';
+    const stale = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    expect(stale.Status).toBe('FAILED');
+    expect(stale.Reason).toMatch(/now UPDATE_COMPLETE, the stack UPDATE_ROLLBACK_IN_PROGRESS/);
+    expect(writes()).toHaveLength(2);
 
     iot.resetHistory();
     fetchMock.mockClear();
-    stackSays = undefined;
-    const current = await run(updateEvent('sensor-fleet', fullProps(), fullProps({ PreProvisioningHook: undefined })));
-    expect(current.Status).toBe('SUCCESS');
-    expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 1);
+    stackStatus = 'UPDATE_IN_PROGRESS';
+    const duplicate = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    expect(duplicate.Status).toBe('SUCCESS');
+    expect(writes()).toHaveLength(1);
+  });
+
+  test('an Update still in progress (its own, or the rollback writing the old settings) succeeds', async () => {
+    describeReturns();
+    const response = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    expect(response.Status).toBe('SUCCESS');
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 1);
+    expect(writes()).toHaveLength(1);
   });
 
   test("CloudFormation's throttling is retried", async () => {
@@ -487,11 +559,11 @@ describe('a new hook, and a rollback that started while it was being set', () =>
     expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 2);
   });
 
-  test('an access denial is retried while IAM applies the policy; one that lasts undoes the hook and fails, naming the call', async () => {
+  test('an access denial is retried while IAM applies the policy; one that lasts undoes a Create and fails, naming the call', async () => {
     describeReturns();
     const denied = cfnError(
       'AccessDenied',
-      'User is not authorized to perform: cloudformation:DescribeStackResource',
+      'User is not authorized to perform: cloudformation:DescribeStackResource.',
       403,
     );
     stackSays = [denied, 'CREATE_IN_PROGRESS'];
@@ -504,12 +576,25 @@ describe('a new hook, and a rollback that started while it was being set', () =>
     const response = await run(createEvent(fullProps()));
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /^DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The handler asks CloudFormation whether it is still creating this resource after setting a new pre-provisioning hook, and could not\. The hook was removed again/,
+      /^DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The handler asks CloudFormation whether it is still creating this resource after writing the template, and could not\. The hook was removed again/,
     );
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)[1]).toEqual(removeAgain);
+    expect(writes()[1]).toEqual(removeAgain);
   });
 
-  test('an undo that fails too says the template may still point at the hook', async () => {
+  test('an Update that cannot ask fails without undoing anything (it may be the rollback itself)', async () => {
+    describeReturns();
+    stackSays = cfnError(
+      'AccessDenied',
+      'User is not authorized to perform: cloudformation:DescribeStackResource',
+      403,
+    );
+    const response = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
+    expect(response.Reason).toMatch(/could not\. The template was left as written\.$/);
+    expect(writes()).toHaveLength(1);
+  });
+
+  test('an undo that fails too says the template may keep what was written', async () => {
     describeReturns();
     stackSays = 'CREATE_FAILED';
     iot
@@ -519,9 +604,7 @@ describe('a new hook, and a rollback that started while it was being set', () =>
     const response = await run(createEvent(fullProps()));
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      new RegExp(
-        `Undoing the hook failed too, so the template may still point at ${HOOK_ARN}: UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope$`,
-      ),
+      /Undoing the write failed too, so the template may keep what this Create wrote: UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope$/,
     );
   });
 });

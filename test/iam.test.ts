@@ -32,6 +32,7 @@ import { HOOK_WIDENED_WARNING_ID, MAX_HOOK_PERMISSIONS, SettingsProvider, WIDENE
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ALLOWED_ACTIONS = [
   'cloudformation:DescribeStackResource',
+  'cloudformation:DescribeStacks',
   'iam:PassRole',
   'iot:DescribeProvisioningTemplate',
   'iot:UpdateProvisioningTemplate',
@@ -263,16 +264,16 @@ describe('the permissions the construct creates', () => {
     expect(s.statements.map((st) => st.Sid).sort()).toEqual([
       'ManageProvisioningTemplates',
       'PassProvisioningRoles',
-      'ReadOwnStackResource',
+      'ReadOwnStack',
       'WriteOwnLogs',
     ]);
     expect(templateResources(s)).toEqual(['arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet']);
     expect(passRoleResources(s)).toEqual(['arn:aws:iam::111122223333:role/fleet-provisioning']);
-    // With a hook, the handler may ask CloudFormation about its own stack's resources, and nothing else.
-    expect(s.statements.find((st) => st.Sid === 'ReadOwnStackResource')).toEqual({
-      Sid: 'ReadOwnStackResource',
+    // The handler may ask CloudFormation about its own stack, and no other.
+    expect(s.statements.find((st) => st.Sid === 'ReadOwnStack')).toEqual({
+      Sid: 'ReadOwnStack',
       Effect: 'Allow',
-      Action: 'cloudformation:DescribeStackResource',
+      Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'],
       Resource: { Ref: 'AWS::StackId' },
     });
 
@@ -284,12 +285,14 @@ describe('the permissions the construct creates', () => {
     );
   });
 
-  test('no role and no hook: no iam:PassRole, no CloudFormation read and no Lambda permission at all', () => {
+  test('no role and no hook: no iam:PassRole and no Lambda permission at all', () => {
     const stack = newStack();
     new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet', enabled: false });
     const s = synthesize(stack);
     expectLeastPrivilege(s);
     expect(s.statements.flatMap((st) => list(st.Action)).sort()).toEqual([
+      'cloudformation:DescribeStackResource',
+      'cloudformation:DescribeStacks',
       'iot:DescribeProvisioningTemplate',
       'iot:UpdateProvisioningTemplate',
       'logs:CreateLogStream',

@@ -1,8 +1,8 @@
 /**
  * CloudFormation's lifecycle of Custom::IoTProvisioningTemplateSettings,
  * replayed over the wire against the BUNDLED handler (issues 2 and 3):
- * Create -> Update -> Delete, rollbacks (also one that starts while a new
- * hook is being set), replacement, redelivery, Deletes after failures, and
+ * Create -> Update -> Delete, rollbacks (also ones that start while the
+ * template is being written), replacement, redelivery, Deletes after failures, and
  * many resources created at once against a throttling endpoint. Each test
  * asserts the fake IoT's template state.
  */
@@ -132,36 +132,42 @@ describe('Create -> Update -> Delete', () => {
   });
 });
 
-describe('a rollback that starts while a new hook is being set', () => {
+describe('a rollback that starts while the template is being written', () => {
   /**
-   * Holds the next UpdateProvisioningTemplate `ms` before IoT applies it,
-   * and resolves once IoT has received it: the window in which
-   * CloudFormation, after another resource failed, cancels this event and
+   * Holds the next UpdateProvisioningTemplate until the returned `release`
+   * is called; `arrived` resolves once IoT has received it. In between,
+   * CloudFormation (after another resource failed) cancels the event and
    * runs its rollback.
    */
-  async function holdNextWrite(ms: number): Promise<void> {
-    h.iot.inject({ method: 'PATCH', delayMs: ms });
+  function holdNextWrite(): { arrived: Promise<void>; release: () => void } {
+    let release!: () => void;
+    h.iot.inject({ method: 'PATCH', until: new Promise<void>((resolve) => (release = resolve)) });
     const seen = h.iot.requests.length;
-    for (let waited = 0; !h.iot.requests.slice(seen).some((r) => r.method === 'PATCH'); waited += 5) {
-      if (waited > 5_000) throw new Error('the handler sent no UpdateProvisioningTemplate');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    const arrived = (async () => {
+      for (let waited = 0; !h.iot.requests.slice(seen).some((r) => r.method === 'PATCH'); waited += 5) {
+        if (waited > 10_000) throw new Error('the handler sent no UpdateProvisioningTemplate');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    return { arrived, release };
   }
 
   test("Create: the rollback's Delete reads the template before the write lands; the Create then removes the hook again", async () => {
     const before = seed();
     const props = settings({ TemplateName: NAME, Description: 'new', PreProvisioningHook: HOOK_A });
-    const holding = holdNextWrite(500);
+    const held = holdNextWrite();
     const creating = h.create(props);
-    await holding;
+    await held.arrived;
 
     // CloudFormation cancels the Create and deletes the resource under an id of its own.
     h.cfnApi.setStatus('Settings', 'CREATE_FAILED');
     const deleted = await h.delete('FleetStack-Settings-1A2B3C4D5E6F', props);
     expectSuccess(deleted, 'FleetStack-Settings-1A2B3C4D5E6F');
-    expect(deleted.iotRequests.map((r) => r.method)).toEqual(['GET']); // no hook on the template yet
+    expect(deleted.iotRequests.filter((r) => r.method === 'GET')).toHaveLength(1);
+    expect(deleted.iotRequests.filter((r) => r.method === 'PATCH' && r.outcome !== 'pending')).toEqual([]); // no hook yet
     expect(h.cfnApi.status('Settings')).toBe('DELETE_COMPLETE');
 
+    held.release();
     const created = await creating;
     const reason = expectFailed(created, NAME);
     expect(reason).toMatch(/stopped creating this resource .* now DELETE_COMPLETE.* The hook was removed again/);
@@ -170,32 +176,78 @@ describe('a rollback that starts while a new hook is being set', () => {
     expect(h.iot.template(NAME)).toEqual(withoutHook(asked(before, props)));
   });
 
-  test('Update: the rollback writes the old hook back before the new one lands; the Update then puts the old one back again', async () => {
-    seed();
-    const a = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
-    const b = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_B });
-    expectSuccess(await h.create(a), NAME);
-    const stateA = h.iot.template(NAME)!;
+  test.each<[string, SettingsProperties, SettingsProperties]>([
+    [
+      'a new hook, role and enabled',
+      settings({
+        TemplateName: NAME,
+        Enabled: 'false',
+        ProvisioningRoleArn: roleArn('RoleA'),
+        PreProvisioningHook: HOOK_A,
+      }),
+      settings({
+        TemplateName: NAME,
+        Enabled: 'true',
+        ProvisioningRoleArn: roleArn('RoleB'),
+        PreProvisioningHook: HOOK_B,
+      }),
+    ],
+    [
+      'the hook removed',
+      settings({ TemplateName: NAME, Description: 'A', PreProvisioningHook: HOOK_A }),
+      settings({ TemplateName: NAME, Description: 'B' }),
+    ],
+  ])(
+    'Update (%s): the rollback writes A back before the write of B lands; the Update then writes A back again',
+    async (_label, a, b) => {
+      seed();
+      expectSuccess(await h.create(a), NAME);
+      const stateA = h.iot.template(NAME)!;
 
-    const holding = holdNextWrite(500);
-    const forward = h.update(NAME, b, a);
-    await holding;
-    h.cfnApi.setStatus('Settings', 'UPDATE_FAILED'); // cancelled
-    const back = await h.update(NAME, a, b);
-    expectSuccess(back, NAME);
-    expect(back.cfnRequests).toEqual([]); // the hook it sets is the one the template has: nothing to check
+      const held = holdNextWrite();
+      const forward = h.update(NAME, b, a);
+      await held.arrived;
+      h.cfnApi.setStatus('Settings', 'UPDATE_FAILED'); // cancelled
+      h.cfnApi.stackStatus = 'UPDATE_ROLLBACK_IN_PROGRESS';
+      const back = await h.update(NAME, a, b);
+      expectSuccess(back, NAME);
+      expect(back.cfnRequests.map((r) => r.answer)).toEqual(['UPDATE_IN_PROGRESS']); // the rollback's own check passes
+      expect(h.iot.template(NAME)).toEqual(stateA);
 
-    const reason = expectFailed(await forward, NAME);
-    expect(reason).toMatch(/stopped updating this resource .* now UPDATE_COMPLETE.* set back to .*HookA/);
-    expect(h.iot.template(NAME)).toEqual(stateA);
-  });
+      held.release();
+      const reason = expectFailed(await forward, NAME);
+      expect(reason).toMatch(
+        /stopped updating this resource .* now UPDATE_COMPLETE, the stack UPDATE_ROLLBACK_IN_PROGRESS/,
+      );
+      expect(h.iot.template(NAME)).toEqual(stateA);
+    },
+  );
 
-  test('without a rollback, the same slow write succeeds after one question to CloudFormation', async () => {
+  test('two deliveries of one Create at once (Lambda delivers at least once): both succeed, the hook stays', async () => {
     const before = seed();
     const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
-    const holding = holdNextWrite(300);
+    const event = h.createEvent(props);
+    const held = holdNextWrite();
+    const slow = h.send(event, { handler: freshBundledHandler() });
+    await held.arrived;
+    expectSuccess(await h.send(event), NAME);
+    expect(h.cfnApi.status('Settings')).toBe('CREATE_COMPLETE');
+
+    held.release();
+    const second = await slow;
+    // Both answers share the RequestId: the slower one's is the last PUT.
+    expect(second.puts.at(-1)?.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: NAME });
+    expect(second.iotRequests.filter((r) => r.method === 'PATCH' && r.outcome === 'ok')).toHaveLength(2); // no undo
+    expect(h.iot.template(NAME)).toEqual(asked(before, props));
+  });
+
+  test('without a rollback, a slow write succeeds after one question to CloudFormation', async () => {
+    const before = seed();
+    const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
+    const held = holdNextWrite();
     const creating = h.create(props);
-    await holding;
+    await held.arrived;
+    held.release();
     const created = await creating;
     expectSuccess(created, NAME);
     expectAtMostTwoCalls(created.iotRequests);

@@ -60,7 +60,7 @@ const ROLE_ARN = 'arn:aws:iam::111122223333:role/fleet-provisioning';
 
 const iot = mockClient(IoTClient);
 const cfn = mockClient(CloudFormationClient);
-/** The custom resource's status, as CloudFormation reports it when the handler asks after setting a new hook. */
+/** The custom resource's status, as CloudFormation reports it when the handler asks after a write. */
 let resourceStatus = 'CREATE_IN_PROGRESS';
 const output: string[] = [];
 const fetchMock = jest.fn();
@@ -72,6 +72,7 @@ const TUNABLES = {
   SETTINGS_RETRY_MAX_DELAY_MS: '2',
   SETTINGS_RESPONSE_RESERVE_MS: '1000',
   SETTINGS_ROLE_PROPAGATION_MS: '10',
+  SETTINGS_CHECK_RESERVE_MS: '100',
 };
 
 beforeAll(() => {
@@ -176,6 +177,7 @@ describe("the handler's log output holds no secret", () => {
     await handler(event('Create', true), context());
     // Update: the hook is removed from the props while the template still has ours.
     iot.on(DescribeProvisioningTemplateCommand).resolves(describeWith(HOOK_ARN));
+    resourceStatus = 'UPDATE_IN_PROGRESS';
     await handler(event('Update', false, true), context());
     // Update back, then Delete: our hook is removed from the template.
     await handler(event('Update', true, false), context());
@@ -249,7 +251,7 @@ describe("the handler's log output holds no secret", () => {
     const lines = output.slice(start);
     expect(lines.some((l) => l.includes('retrying'))).toBe(true);
     expect(lines.some((l) => l.includes('failed'))).toBe(true);
-    expect(lines.some((l) => l.includes('undoing the hook'))).toBe(true);
+    expect(lines.some((l) => l.includes('undoing it'))).toBe(true);
     expectNoSecretIn(lines);
     // And the answers themselves carry no credential either.
     expectNoSecretIn(sent.map((a) => JSON.stringify(a.body)));

@@ -141,6 +141,7 @@ export const FAST_SETTINGS: Record<string, string> = {
   SETTINGS_SDK_MAX_ATTEMPTS: '4',
   SETTINGS_REQUEST_TIMEOUT_MS: '1000',
   SETTINGS_RESPONSE_ATTEMPTS: '6',
+  SETTINGS_CHECK_RESERVE_MS: '300',
 };
 
 /** One JSON line the handler logged. */

@@ -11,10 +11,11 @@
  * - FakeCloudFormation receives the handler's response PUT (what
  *   CloudFormation would read from the pre-signed S3 URL), records it, and can
  *   be scripted to fail the PUT or to stop listening (connection refused).
- * - FakeCloudFormationApi answers the one CloudFormation API call the
- *   handler makes, DescribeStackResource (AWS query protocol: a form-encoded
- *   POST, an XML answer), from the resource statuses the test harness keeps,
- *   and can be scripted to fail it.
+ * - FakeCloudFormationApi answers the CloudFormation API calls the handler
+ *   makes, DescribeStackResource and DescribeStacks (AWS query protocol: a
+ *   form-encoded POST, an XML answer), from the resource statuses the test
+ *   harness keeps and a stack status the test sets, and can be scripted to
+ *   fail them.
  *
  * Errors follow what @aws-sdk/client-iot parses (AwsRestJsonProtocol): the
  * error code from the `x-amzn-ErrorType` header (anything after ':' is
@@ -84,6 +85,8 @@ export interface Fault {
   readonly message?: string;
   /** Wait this long before answering (or dropping). */
   readonly delayMs?: number;
+  /** Wait until this settles before answering (or dropping): a latch the test releases. */
+  readonly until?: Promise<unknown>;
   /** Destroy the connection instead of answering. */
   readonly drop?: boolean;
   /** PATCH only: apply the write first, then take the fault (the client cannot know it landed). */
@@ -460,7 +463,9 @@ export class FakeIot extends LocalServer {
         this.answer(record, res);
       }
     };
-    if (fault.delayMs) {
+    if (fault.until) {
+      void fault.until.then(act, act);
+    } else if (fault.delayMs) {
       this.later(fault.delayMs, act);
     } else {
       act();
@@ -622,13 +627,15 @@ function xmlEscape(value: string): string {
 }
 
 /**
- * CloudFormation's API, for the one call the handler makes:
- * DescribeStackResource on the resources it keeps a status for (the test
- * harness sets them as CloudFormation would). A separate server from
+ * CloudFormation's API, for the calls the handler makes: DescribeStackResource
+ * on the resources it keeps a status for (the test harness sets them as
+ * CloudFormation would), and DescribeStacks. A separate server from
  * FakeCloudFormation, as the API and the pre-signed response URL are in AWS.
  */
 export class FakeCloudFormationApi extends LocalServer {
   readonly requests: ApiRequest[] = [];
+  /** What DescribeStacks answers. */
+  stackStatus = 'UPDATE_IN_PROGRESS';
   /** Resource status by logical id; a logical id not here "does not exist" in the stack. */
   private readonly statuses = new Map<string, string>();
   private readonly apiFaults: ApiFault[] = [];
@@ -648,6 +655,7 @@ export class FakeCloudFormationApi extends LocalServer {
     this.requests.length = 0;
     this.statuses.clear();
     this.apiFaults.length = 0;
+    this.stackStatus = 'UPDATE_IN_PROGRESS';
   }
 
   setStatus(logicalId: string, status: string | undefined): void {
@@ -680,6 +688,18 @@ export class FakeCloudFormationApi extends LocalServer {
       };
       const fault = this.apiFaults.shift();
       if (fault) return fail(fault);
+      if (req.method === 'POST' && action === 'DescribeStacks') {
+        this.requests.push({ action, params, at: Date.now(), answer: this.stackStatus });
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(
+          `<DescribeStacksResponse xmlns="${CFN_XMLNS}"><DescribeStacksResult><Stacks><member>` +
+            `<StackId>${xmlEscape(params.StackName ?? '')}</StackId><StackName>test</StackName>` +
+            `<CreationTime>2026-11-26T00:00:00.000Z</CreationTime><StackStatus>${this.stackStatus}</StackStatus>` +
+            `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${requestId}</RequestId>` +
+            `</ResponseMetadata></DescribeStacksResponse>`,
+        );
+        return;
+      }
       if (req.method !== 'POST' || action !== 'DescribeStackResource') {
         return fail({
           status: 400,
