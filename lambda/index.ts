@@ -4,8 +4,9 @@
  * One function that answers CloudFormation itself (no Provider framework):
  * it reads the template once, writes it at most once, and always sends an
  * answer before its own timeout. After writing, it asks CloudFormation whether
- * the stack still wants the write, and undoes it if a rollback has started
- * meanwhile (see Invocation.confirmStillCurrent). See README "Design" for why.
+ * the stack still wants the write, and undoes it with a second write if a
+ * rollback has started meanwhile (see Invocation.confirmStillCurrent). See
+ * README "Design" for why.
  */
 import type {
   CloudFormationClient,
@@ -90,7 +91,7 @@ function sdk(): IotSdk {
 type CfnSdk = typeof import('@aws-sdk/client-cloudformation');
 let cfnSdk: CfnSdk | undefined;
 
-/** The CloudFormation SDK, loaded only by an event that sets a new hook (see Invocation.confirmStillCurrent). */
+/** The CloudFormation SDK, loaded only by an event that writes and then asks (see Invocation.confirmStillCurrent). */
 function cfnSdkModule(): CfnSdk {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   cfnSdk ??= require('@aws-sdk/client-cloudformation') as CfnSdk;
@@ -247,7 +248,7 @@ class Invocation {
       const check = event.RequestType === 'Update' || input.preProvisioningHook !== undefined;
       if (check) {
         await this.reserving(this.config.checkReserveMs, () => this.update(input, roleArn));
-        await this.confirmStillCurrent(event, input, current);
+        await this.confirmStillCurrent(event, input, current, old);
       } else {
         await this.update(input, roleArn);
       }
@@ -264,88 +265,104 @@ class Invocation {
    * the write then undoes the rollback's work: a hook stays on a template
    * whose stack deletes the hook function, or the failed deploy's settings
    * stay while the stack says the old ones. So ask CloudFormation whether it
-   * still wants this write (see `staleness`). If not, undo it the way the
-   * rollback would have had it run after the write, and fail:
-   * - a Create: put the template's previous hook back (remove ours);
-   * - an Update: write back every setting as it was read before the write.
+   * still wants this write (see `staleness`). If not, write what the rollback
+   * would have written after this write (see `undoInput`), and fail.
    * A rollback that reads the template after the write undoes it itself; one
    * that read it before was started by a cancellation that this question,
    * asked after the write, sees (as far as CloudFormation's answer is
    * current).
+   *
+   * When CloudFormation gives no clear answer (an error after the retries,
+   * or a status this does not expect), a Create is undone and fails too,
+   * which is always safe: its rollback deletes the resource. An Update keeps
+   * its write and succeeds, logging why: it may be the rollback itself, and
+   * failing a rollback leaves the stack UPDATE_ROLLBACK_FAILED.
    */
   private async confirmStillCurrent(
     event: CreateOrUpdate,
     written: UpdateProvisioningTemplateCommandInput,
     before: Describe,
+    old: SettingsProperties | undefined,
   ): Promise<void> {
     const templateName = written.templateName!;
     const doing = event.RequestType === 'Create' ? 'creating' : 'updating';
     let problem: string;
+    /** CloudFormation gave no clear answer, as opposed to saying the write is stale. */
+    let unsure = true;
     try {
-      const stale = await this.staleness(event, templateName);
-      if (stale === undefined) {
+      // Half the reserve for the question, the rest for a possible undo.
+      const verdict = await this.reserving(this.config.checkReserveMs / 2, () => this.staleness(event, templateName));
+      if (verdict.wanted) {
         return;
       }
-      problem = `Provisioning template "${templateName}": CloudFormation stopped ${doing} this resource while it was being written: ${stale} (another resource failed, and the stack is rolling back)`;
+      unsure = !verdict.stale;
+      problem = verdict.stale
+        ? `Provisioning template "${templateName}": CloudFormation stopped ${doing} this resource while it was being written: ${verdict.why} (another resource failed, and the stack is rolling back)`
+        : `Provisioning template "${templateName}": CloudFormation did not say whether it is still ${doing} this resource: ${verdict.why}`;
     } catch (e) {
       // The message names the call and the template.
       problem = `${withoutFinalPeriod(errorMessage(e))}. The handler asks CloudFormation whether it is still ${doing} this resource after writing the template, and could not`;
-      if (event.RequestType === 'Update') {
-        // An Update cannot tell whether it is the stack's forward step or its
-        // rollback, so it does not undo anything: failing a forward Update
-        // starts the rollback, whose Update writes the old settings back.
-        throw new SettingsError(`${problem}. The template was left as written.`, false);
-      }
     }
-    const undo = event.RequestType === 'Create' ? hookUndo(written, before) : settingsUndo(written, before);
-    log('stack no longer wants this write; undoing it', { templateName, problem });
+    if (unsure && event.RequestType === 'Update') {
+      log('could not confirm that the stack still wants this write; kept it', { templateName, problem });
+      return;
+    }
+    const undo = undoInput(event, written, before, old);
+    log('stack no longer wants this write; undoing it', { templateName, problem, undo });
     try {
-      await this.update(undo);
+      if (Object.keys(undo).length > 1) {
+        await this.update(undo);
+      }
     } catch (e) {
       throw new SettingsError(
         `${problem}. Undoing the write failed too, so the template may keep what this ${event.RequestType} wrote: ${errorMessage(e)}`,
         false,
       );
     }
-    const undone =
-      event.RequestType === 'Create'
-        ? `The hook was ${undo.removePreProvisioningHook ? 'removed again' : `set back to ${undo.preProvisioningHook?.targetArn}`}`
-        : 'The settings this Update wrote were set back to what the template had before';
     throw new SettingsError(
-      `${problem}. ${undone}, so the rollback cannot leave the template pointing at a deleted hook or with the failed deploy's settings.`,
+      `${problem}. ${describeUndo(event, undo, old)}, so the rollback cannot leave the template pointing at a deleted hook or with the failed deploy's settings.`,
       false,
     );
   }
 
   /**
-   * Why CloudFormation no longer wants what this event wrote, or undefined
-   * if it still does:
-   * - the resource is gone from the stack, or has any status but
-   *   CREATE_IN_PROGRESS (UPDATE_IN_PROGRESS for an Update);
-   * - except CREATE_COMPLETE, and UPDATE_COMPLETE in a stack that is not
-   *   rolling back: another delivery of this same event (Lambda delivers at
-   *   least once) answered first.
+   * Whether CloudFormation still wants what this event wrote:
+   * - wanted: CREATE_IN_PROGRESS (UPDATE_IN_PROGRESS for an Update); also
+   *   CREATE_COMPLETE, and UPDATE_COMPLETE in a stack that is not rolling
+   *   back: another delivery of this same event (Lambda delivers at least
+   *   once) answered first;
+   * - stale: the resource gone from the stack, a Create's CREATE_FAILED or
+   *   any other status, an Update's UPDATE_FAILED, DELETE_*, or
+   *   UPDATE_COMPLETE in a stack that is rolling back;
+   * - unsure: any other status of an Update.
    */
-  private async staleness(event: CreateOrUpdate, templateName: string): Promise<string | undefined> {
+  private async staleness(
+    event: CreateOrUpdate,
+    templateName: string,
+  ): Promise<{ wanted: true } | { wanted: false; stale: boolean; why: string }> {
     const status = await this.resourceStatus(event, templateName);
+    const stale = (why: string) => ({ wanted: false as const, stale: true, why });
     if (status === undefined) {
-      return 'the stack no longer has it';
+      return stale('the stack no longer has it');
     }
     if (event.RequestType === 'Create') {
       return status === 'CREATE_IN_PROGRESS' || status === 'CREATE_COMPLETE'
-        ? undefined
-        : `the resource is now ${status}`;
+        ? { wanted: true }
+        : stale(`the resource is now ${status}`);
     }
     if (status === 'UPDATE_IN_PROGRESS') {
-      return undefined;
+      return { wanted: true };
     }
     if (status === 'UPDATE_COMPLETE') {
       const stackStatus = await this.stackStatus(event, templateName);
       return /ROLLBACK|^DELETE_/.test(stackStatus)
-        ? `the resource is now ${status}, the stack ${stackStatus}`
-        : undefined;
+        ? stale(`the resource is now ${status}, the stack ${stackStatus}`)
+        : { wanted: true };
     }
-    return `the resource is now ${status}`;
+    if (status === 'UPDATE_FAILED' || status.startsWith('DELETE_')) {
+      return stale(`the resource is now ${status}`);
+    }
+    return { wanted: false, stale: false, why: `the resource is ${status}` };
   }
 
   /** This resource's status in its stack, or undefined when the stack no longer has it. */
@@ -565,26 +582,43 @@ function hookInput(hook: HookProperties) {
   return { targetArn: hook.TargetArn, payloadVersion: hook.PayloadVersion };
 }
 
-/** The write that puts back the hook `before` had (or removes the one `written` set). */
-function hookUndo(
+/**
+ * The write a rollback would have made had it run after `written`:
+ * - a Create: our hook off the template (as the rollback's Delete does), or
+ *   the hook of someone else's that it replaced back on;
+ * - an Update of the same template: the old properties' settings, as the
+ *   rollback's Update writes them (our hook off if they had none);
+ * - an Update that renamed the template: the rollback's Update writes the old
+ *   template only, so every setting written goes back to what the new one had
+ *   before (our hook off, someone else's back on).
+ */
+function undoInput(
+  event: CreateOrUpdate,
   written: UpdateProvisioningTemplateCommandInput,
   before: Describe,
+  old: SettingsProperties | undefined,
 ): UpdateProvisioningTemplateCommandInput {
-  const hook = before.preProvisioningHook;
-  return hook?.targetArn
-    ? {
-        templateName: written.templateName,
-        preProvisioningHook: { targetArn: hook.targetArn, payloadVersion: hook.payloadVersion },
-      }
-    : { templateName: written.templateName, removePreProvisioningHook: true };
-}
-
-/** The write that puts back every setting `written` changed, as `before` had it. */
-function settingsUndo(
-  written: UpdateProvisioningTemplateCommandInput,
-  before: Describe,
-): UpdateProvisioningTemplateCommandInput {
-  const undo: UpdateProvisioningTemplateCommandInput = { templateName: written.templateName };
+  const templateName = written.templateName;
+  const previous = before.preProvisioningHook;
+  const ours = written.preProvisioningHook?.targetArn;
+  const hookBack: UpdateProvisioningTemplateCommandInput =
+    previous?.targetArn && previous.targetArn !== ours
+      ? {
+          templateName,
+          preProvisioningHook: { targetArn: previous.targetArn, payloadVersion: previous.payloadVersion },
+        }
+      : { templateName, removePreProvisioningHook: true };
+  if (event.RequestType === 'Create') {
+    return hookBack;
+  }
+  if (old) {
+    const undo = desiredInput(old);
+    if (!old.PreProvisioningHook && written.preProvisioningHook) {
+      undo.removePreProvisioningHook = true;
+    }
+    return undo;
+  }
+  const undo: UpdateProvisioningTemplateCommandInput = { templateName };
   if (written.description !== undefined) undo.description = before.description ?? '';
   if (written.enabled !== undefined && before.enabled !== undefined) undo.enabled = before.enabled;
   if (written.defaultVersionId !== undefined && before.defaultVersionId !== undefined) {
@@ -594,9 +628,25 @@ function settingsUndo(
     undo.provisioningRoleArn = before.provisioningRoleArn;
   }
   if (written.preProvisioningHook !== undefined || written.removePreProvisioningHook) {
-    Object.assign(undo, hookUndo(written, before));
+    Object.assign(undo, hookBack);
   }
   return undo;
+}
+
+/** What `undo` did, for the reason CloudFormation shows. */
+function describeUndo(
+  event: CreateOrUpdate,
+  undo: UpdateProvisioningTemplateCommandInput,
+  old: SettingsProperties | undefined,
+): string {
+  if (event.RequestType === 'Create') {
+    return undo.removePreProvisioningHook
+      ? 'The hook was removed again'
+      : `The hook was set back to ${undo.preProvisioningHook?.targetArn}`;
+  }
+  return old
+    ? "The old properties' settings were written back, as the rollback does"
+    : 'The settings this Update wrote to the renamed template were set back to what it had before';
 }
 
 function withoutFinalPeriod(text: string): string {

@@ -487,43 +487,76 @@ describe('a rollback that started while the template was being written', () => {
     expect(writes()).toHaveLength(1);
   });
 
-  test('a stale Update writes back every setting it changed, as the template had it before', async () => {
+  test("a stale Update writes the old properties' settings back, as the rollback does, even when it read its own earlier write", async () => {
+    const roleA = 'arn:aws:iam::111122223333:role/role-a';
+    const a = fullProps({
+      Description: 'A',
+      Enabled: 'false',
+      DefaultVersionId: '1',
+      ProvisioningRoleArn: roleA,
+      PreProvisioningHook: undefined,
+    });
+    // The template already shows B: this is a redelivery, or a retry after a crash, of the forward Update.
     describeReturns({
-      description: 'old',
-      enabled: false,
-      defaultVersionId: 1,
-      provisioningRoleArn: 'arn:aws:iam::111122223333:role/old',
-      preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' },
+      description: 'Sensors',
+      enabled: true,
+      defaultVersionId: 2,
+      provisioningRoleArn: ROLE_ARN,
+      preProvisioningHook: HOOK_INPUT,
     });
     stackSays = 'UPDATE_FAILED';
-    const response = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    const response = await run(updateEvent('sensor-fleet', fullProps(), a));
     expect(writes()[1]).toEqual({
       templateName: 'sensor-fleet',
-      description: 'old',
+      description: 'A',
       enabled: false,
       defaultVersionId: 1,
-      provisioningRoleArn: 'arn:aws:iam::111122223333:role/old',
-      preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' },
+      provisioningRoleArn: roleA,
+      removePreProvisioningHook: true,
     });
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /stopped updating this resource .* now UPDATE_FAILED .*The settings this Update wrote were set back to what the template had before, so the rollback/,
+      /stopped updating this resource .* now UPDATE_FAILED .*The old properties' settings were written back, as the rollback does, so the rollback/,
     );
   });
 
-  test('a stale Update that removed the hook puts it back; one without a description before gets an empty one', async () => {
+  test('a stale Update that removed the hook puts the old one back', async () => {
     describeReturns({ preProvisioningHook: HOOK_INPUT });
     stackSays = 'DELETE_IN_PROGRESS';
     await run(
       updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined, Description: 'new' }), fullProps()),
     );
     expect(writes()[0]).toMatchObject({ description: 'new', removePreProvisioningHook: true });
+    expect(writes()[1]).toEqual({ ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT });
+  });
+
+  test('a stale rename sets the new template back to what it had (the rollback only writes the old one)', async () => {
+    const theirs = { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' };
+    describeReturns({
+      description: 'theirs',
+      enabled: false,
+      defaultVersionId: 1,
+      provisioningRoleArn: 'arn:aws:iam::111122223333:role/theirs',
+      preProvisioningHook: theirs,
+    });
+    stackSays = 'UPDATE_FAILED';
+    await run(updateEvent('sensor-fleet', fullProps(), fullProps({ TemplateName: 'gateway-fleet' })));
     expect(writes()[1]).toEqual({
       templateName: 'sensor-fleet',
-      description: '',
+      description: 'theirs',
       enabled: false,
-      preProvisioningHook: HOOK_INPUT,
+      defaultVersionId: 1,
+      provisioningRoleArn: 'arn:aws:iam::111122223333:role/theirs',
+      preProvisioningHook: theirs,
     });
+  });
+
+  test('a stale Create whose template already had our hook (a redelivery, a retry after a crash) removes it, never sets it back', async () => {
+    describeReturns({ preProvisioningHook: HOOK_INPUT });
+    stackSays = 'DELETE_COMPLETE';
+    const response = await run(createEvent(fullProps()));
+    expect(writes()[1]).toEqual(removeAgain);
+    expect(response.Reason).toMatch(/The hook was removed again/);
   });
 
   test('UPDATE_COMPLETE: undone when the stack is rolling back (the rollback wrote first), not when it goes forward (another delivery answered first)', async () => {
@@ -581,17 +614,26 @@ describe('a rollback that started while the template was being written', () => {
     expect(writes()[1]).toEqual(removeAgain);
   });
 
-  test('an Update that cannot ask fails without undoing anything (it may be the rollback itself)', async () => {
+  test('an Update that gets no clear answer keeps its write and succeeds, logging why (it may be the rollback itself)', async () => {
     describeReturns();
     stackSays = cfnError(
       'AccessDenied',
       'User is not authorized to perform: cloudformation:DescribeStackResource',
       403,
     );
-    const response = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
-    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
-    expect(response.Reason).toMatch(/could not\. The template was left as written\.$/);
+    const denied = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    expect(denied.Status).toBe('SUCCESS');
     expect(writes()).toHaveLength(1);
+    expect(logs.join('\n')).toMatch(/could not confirm that the stack still wants this write; kept it.*AccessDenied/);
+
+    iot.resetHistory();
+    fetchMock.mockClear();
+    logs.length = 0;
+    stackSays = 'UPDATE_ROLLBACK_IN_PROGRESS'; // not a status this expects of a resource
+    const odd = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
+    expect(odd.Status).toBe('SUCCESS');
+    expect(writes()).toHaveLength(1);
+    expect(logs.join('\n')).toMatch(/kept it.*the resource is UPDATE_ROLLBACK_IN_PROGRESS/);
   });
 
   test('an undo that fails too says the template may keep what was written', async () => {
