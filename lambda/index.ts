@@ -11,7 +11,9 @@
 import type {
   CloudFormationClient,
   DescribeStackResourceCommand,
+  DescribeStackResourceCommandOutput,
   DescribeStacksCommand,
+  DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
 import type {
   DescribeProvisioningTemplateCommand,
@@ -111,29 +113,25 @@ function clientConfig(config: HandlerConfig) {
   };
 }
 
-let cachedClient: { key: string; client: IoTClient } | undefined;
-let cachedCfnClient: { key: string; client: CloudFormationClient } | undefined;
+const clients = new Map<string, unknown>();
 
-function clientKey(config: HandlerConfig): string {
-  return `${config.sdkMaxAttempts}/${config.requestTimeoutMs}`;
+/** One client per service and settings, kept for the sandbox's next events. */
+function cachedClient<T>(service: string, config: HandlerConfig, make: (c: ReturnType<typeof clientConfig>) => T): T {
+  const key = `${service}/${config.sdkMaxAttempts}/${config.requestTimeoutMs}`;
+  if (!clients.has(key)) {
+    clients.set(key, make(clientConfig(config)));
+  }
+  return clients.get(key) as T;
 }
 
 /** The IoT client: the SDK's standard configuration (region, credentials, AWS_ENDPOINT_URL_IOT). */
 function iotClient(config: HandlerConfig): IoTClient {
-  const key = clientKey(config);
-  if (cachedClient?.key !== key) {
-    cachedClient = { key, client: new (sdk().IoTClient)(clientConfig(config)) };
-  }
-  return cachedClient.client;
+  return cachedClient('iot', config, (c) => new (sdk().IoTClient)(c));
 }
 
 /** The CloudFormation client: the SDK's standard configuration (AWS_ENDPOINT_URL_CLOUDFORMATION). */
 function cfnClient(config: HandlerConfig): CloudFormationClient {
-  const key = clientKey(config);
-  if (cachedCfnClient?.key !== key) {
-    cachedCfnClient = { key, client: new (cfnSdkModule().CloudFormationClient)(clientConfig(config)) };
-  }
-  return cachedCfnClient.client;
+  return cachedClient('cloudformation', config, (c) => new (cfnSdkModule().CloudFormationClient)(c));
 }
 
 /** An error whose message is the reason CloudFormation shows. */
@@ -154,71 +152,74 @@ interface Outcome {
 type Describe = DescribeProvisioningTemplateCommandOutput;
 type CreateOrUpdate = CloudFormationCustomResourceCreateEvent | CloudFormationCustomResourceUpdateEvent;
 
+/** Whether CloudFormation still wants a write; `stale` false: it gave no clear answer. */
+type Verdict = { wanted: true } | { wanted: false; stale: boolean; why: string };
+
 /** The work of one invocation, bounded by a deadline. */
 class Invocation {
-  private readonly client: IoTClient;
-  private readonly abort = new AbortController();
-  private readonly timer: NodeJS.Timeout;
+  readonly #client: IoTClient;
+  readonly #abort = new AbortController();
+  readonly #timer: NodeJS.Timeout;
   /** The last error of one HTTP attempt of the current call (the SDK retries inside a call); aborts aside. */
-  private lastAttemptError: unknown;
+  #lastAttemptError: unknown;
   /** Whether an UpdateProvisioningTemplate attempt may have reached IoT and been applied. */
-  private writeMayHaveLanded = false;
+  #writeMayHaveLanded = false;
   /** HTTP attempts of the current call, the SDK's own retries included. */
-  private attemptsSeen = 0;
+  #attemptsSeen = 0;
   /** When the current calls must end: the deadline, or earlier inside `reserving`. */
-  private phase: { readonly deadline: number; readonly signal: AbortSignal };
+  #phase: { readonly deadline: number; readonly signal: AbortSignal };
 
   constructor(
     private readonly config: HandlerConfig,
     deadline: number,
   ) {
-    this.client = iotClient(config);
-    this.timer = setTimeout(() => this.abort.abort(), Math.max(0, deadline - Date.now()));
-    this.phase = { deadline, signal: this.abort.signal };
+    this.#client = iotClient(config);
+    this.#timer = setTimeout(() => this.#abort.abort(), Math.max(0, deadline - Date.now()));
+    this.#phase = { deadline, signal: this.#abort.signal };
   }
 
   /** Run `fn` with its calls ending `reserveMs` before the current deadline, kept for what follows. */
-  private async reserving<T>(reserveMs: number, fn: () => Promise<T>): Promise<T> {
-    const outer = this.phase;
+  async #reserving<T>(reserveMs: number, fn: () => Promise<T>): Promise<T> {
+    const outer = this.#phase;
     const deadline = outer.deadline - reserveMs;
     const early = new AbortController();
     const timer = setTimeout(() => early.abort(), Math.max(0, deadline - Date.now()));
-    this.phase = { deadline, signal: AbortSignal.any([outer.signal, early.signal]) };
+    this.#phase = { deadline, signal: AbortSignal.any([outer.signal, early.signal]) };
     try {
       return await fn();
     } finally {
       clearTimeout(timer);
-      this.phase = outer;
+      this.#phase = outer;
     }
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    clearTimeout(this.#timer);
   }
 
   async run(event: CloudFormationCustomResourceEvent): Promise<Outcome> {
     const props = event.ResourceProperties as unknown as SettingsProperties;
     switch (event.RequestType) {
       case 'Create':
-        return this.apply(event, props, undefined);
+        return this.#apply(event, props, undefined);
       case 'Update': {
         const old = event.OldResourceProperties as unknown as SettingsProperties;
-        return this.apply(event, props, old.TemplateName === props.TemplateName ? old : undefined);
+        return this.#apply(event, props, old.TemplateName === props.TemplateName ? old : undefined);
       }
       case 'Delete':
-        return this.delete(event.PhysicalResourceId, props);
+        return this.#delete(event.PhysicalResourceId, props);
     }
   }
 
   /** Create, or Update to `props`; `old` is the previous state of the same template. */
-  private async apply(
+  async #apply(
     event: CreateOrUpdate,
     props: SettingsProperties,
     old: SettingsProperties | undefined,
   ): Promise<Outcome> {
     const name = props.TemplateName;
     const input = desiredInput(props);
-    const current = await this.describe(name);
+    const current = await this.#describe(name);
     if (current === undefined) {
       throw new SettingsError(
         `Provisioning template "${name}" does not exist. Create it first (CfnProvisioningTemplate or the AWS IoT console), then deploy again.`,
@@ -247,10 +248,10 @@ class Invocation {
       // A Create's rollback only needs the hook gone; an Update's rollback writes every setting back.
       const check = event.RequestType === 'Update' || input.preProvisioningHook !== undefined;
       if (check) {
-        await this.reserving(this.config.checkReserveMs, () => this.update(input, roleArn));
-        await this.confirmStillCurrent(event, input, current, old);
+        await this.#reserving(this.config.checkReserveMs, () => this.#update(input, roleArn));
+        await this.#confirmStillCurrent(event, input, current, old);
       } else {
-        await this.update(input, roleArn);
+        await this.#update(input, roleArn);
       }
     }
     return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
@@ -278,7 +279,7 @@ class Invocation {
    * its write and succeeds, logging why: it may be the rollback itself, and
    * failing a rollback leaves the stack UPDATE_ROLLBACK_FAILED.
    */
-  private async confirmStillCurrent(
+  async #confirmStillCurrent(
     event: CreateOrUpdate,
     written: UpdateProvisioningTemplateCommandInput,
     before: Describe,
@@ -286,43 +287,36 @@ class Invocation {
   ): Promise<void> {
     const templateName = written.templateName!;
     const doing = event.RequestType === 'Create' ? 'creating' : 'updating';
-    let problem: string;
-    /** CloudFormation gave no clear answer, as opposed to saying the write is stale. */
-    let unsure = true;
+    let verdict: Verdict;
     try {
       // Half the reserve for the question, the rest for a possible undo.
-      const verdict = await this.reserving(this.config.checkReserveMs / 2, () => this.staleness(event, templateName));
-      if (verdict.wanted) {
-        return;
-      }
-      unsure = !verdict.stale;
-      problem = verdict.stale
-        ? `Provisioning template "${templateName}": CloudFormation stopped ${doing} this resource while it was being written: ${verdict.why} (another resource failed, and the stack is rolling back)`
-        : `Provisioning template "${templateName}": CloudFormation did not say whether it is still ${doing} this resource: ${verdict.why}`;
+      verdict = await this.#reserving(this.config.checkReserveMs / 2, () => this.#staleness(event, templateName));
     } catch (e) {
-      // The message names the call and the template.
-      problem = `${withoutFinalPeriod(errorMessage(e))}. The handler asks CloudFormation whether it is still ${doing} this resource after writing the template, and could not`;
+      verdict = { wanted: false, stale: false, why: withoutFinalPeriod(errorMessage(e)) };
     }
-    if (unsure && event.RequestType === 'Update') {
-      log('could not confirm that the stack still wants this write; kept it', { templateName, problem });
+    if (verdict.wanted) {
+      return;
+    }
+    const problem = verdict.stale
+      ? `Provisioning template "${templateName}": the stack stopped ${doing} this resource while it was written (${verdict.why}; another resource failed)`
+      : `Provisioning template "${templateName}": could not confirm that the stack is still ${doing} this resource (${verdict.why})`;
+    if (!verdict.stale && event.RequestType === 'Update') {
+      log('kept the write', { problem });
       return;
     }
     const undo = undoInput(event, written, before, old);
-    log('stack no longer wants this write; undoing it', { templateName, problem, undo });
+    log('undoing the write', { problem, undo });
     try {
       if (Object.keys(undo).length > 1) {
-        await this.update(undo);
+        await this.#update(undo);
       }
     } catch (e) {
       throw new SettingsError(
-        `${problem}. Undoing the write failed too, so the template may keep what this ${event.RequestType} wrote: ${errorMessage(e)}`,
+        `${problem}. Undoing the write failed too; the template may keep it: ${errorMessage(e)}`,
         false,
       );
     }
-    throw new SettingsError(
-      `${problem}. ${describeUndo(event, undo, old)}, so the rollback cannot leave the template pointing at a deleted hook or with the failed deploy's settings.`,
-      false,
-    );
+    throw new SettingsError(`${problem}. ${describeUndo(event, undo, old)}, as the rollback would have.`, false);
   }
 
   /**
@@ -336,11 +330,8 @@ class Invocation {
    *   UPDATE_COMPLETE in a stack that is rolling back;
    * - unsure: any other status of an Update.
    */
-  private async staleness(
-    event: CreateOrUpdate,
-    templateName: string,
-  ): Promise<{ wanted: true } | { wanted: false; stale: boolean; why: string }> {
-    const status = await this.resourceStatus(event, templateName);
+  async #staleness(event: CreateOrUpdate, templateName: string): Promise<Verdict> {
+    const status = await this.#resourceStatus(event, templateName);
     const stale = (why: string) => ({ wanted: false as const, stale: true, why });
     if (status === undefined) {
       return stale('the stack no longer has it');
@@ -354,7 +345,7 @@ class Invocation {
       return { wanted: true };
     }
     if (status === 'UPDATE_COMPLETE') {
-      const stackStatus = await this.stackStatus(event, templateName);
+      const stackStatus = await this.#stackStatus(event, templateName);
       return /ROLLBACK|^DELETE_/.test(stackStatus)
         ? stale(`the resource is now ${status}, the stack ${stackStatus}`)
         : { wanted: true };
@@ -366,41 +357,51 @@ class Invocation {
   }
 
   /** This resource's status in its stack, or undefined when the stack no longer has it. */
-  private async resourceStatus(event: CreateOrUpdate, templateName: string): Promise<string | undefined> {
-    const client = cfnClient(this.config);
-    return this.withRetries(templateName, 'DescribeStackResource', async () => {
-      try {
-        const out = await client.send(
-          this.observe(
-            new (cfnSdkModule().DescribeStackResourceCommand)({
-              StackName: event.StackId,
-              LogicalResourceId: event.LogicalResourceId,
-            }),
-            false,
-          ),
-          { abortSignal: this.phase.signal },
-        );
-        return out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN';
-      } catch (e) {
-        // Caught inside the retried call, as in describe().
-        if (errorName(e) === 'ValidationError' && /does not exist/i.test(errorMessage(e))) {
-          return undefined;
-        }
-        throw e;
+  async #resourceStatus(event: CreateOrUpdate, templateName: string): Promise<string | undefined> {
+    try {
+      const out = await this.#askCloudFormation<DescribeStackResourceCommandOutput>(
+        templateName,
+        'DescribeStackResource',
+        () =>
+          new (cfnSdkModule().DescribeStackResourceCommand)({
+            StackName: event.StackId,
+            LogicalResourceId: event.LogicalResourceId,
+          }),
+      );
+      return out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN';
+    } catch (e) {
+      if (/ValidationError: .*does not exist/i.test(errorMessage(e))) {
+        return undefined;
       }
-    });
+      throw e;
+    }
   }
 
   /** The stack's status. */
-  private async stackStatus(event: CreateOrUpdate, templateName: string): Promise<string> {
+  async #stackStatus(event: CreateOrUpdate, templateName: string): Promise<string> {
+    const out = await this.#askCloudFormation<DescribeStacksCommandOutput>(
+      templateName,
+      'DescribeStacks',
+      () => new (cfnSdkModule().DescribeStacksCommand)({ StackName: event.StackId }),
+    );
+    return out.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
+  }
+
+  /**
+   * One CloudFormation call (`operation` names it in errors), retried like
+   * IoT's; each attempt sends a new command from `command`.
+   */
+  #askCloudFormation<T>(
+    templateName: string,
+    operation: string,
+    command: () => DescribeStackResourceCommand | DescribeStacksCommand,
+  ): Promise<T> {
     const client = cfnClient(this.config);
-    return this.withRetries(templateName, 'DescribeStacks', async () => {
-      const out = await client.send(
-        this.observe(new (cfnSdkModule().DescribeStacksCommand)({ StackName: event.StackId }), false),
-        { abortSignal: this.phase.signal },
-      );
-      return out.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
-    });
+    return this.#withRetries(
+      templateName,
+      operation,
+      () => client.send(this.#observe(command(), false) as never, { abortSignal: this.#phase.signal }) as Promise<T>,
+    );
   }
 
   /**
@@ -409,7 +410,7 @@ class Invocation {
    * lost, CloudFormation sends the Delete with an id it made up. After a
    * rename, the Delete of the old resource carries the old properties.
    */
-  private async delete(physicalId: string, props: SettingsProperties): Promise<Outcome> {
+  async #delete(physicalId: string, props: SettingsProperties): Promise<Outcome> {
     const done = { physicalResourceId: physicalId };
     if (physicalId === CREATE_FAILED_MARKER) {
       log('create had failed without changing anything; nothing to delete', {});
@@ -420,7 +421,7 @@ class Invocation {
       return done;
     }
     const templateName = props.TemplateName;
-    const current = await this.describe(templateName);
+    const current = await this.#describe(templateName);
     if (current === undefined) {
       log('template no longer exists; nothing to delete', { templateName });
       return done;
@@ -432,17 +433,17 @@ class Invocation {
       });
       return done;
     }
-    await this.update({ templateName, removePreProvisioningHook: true });
+    await this.#update({ templateName, removePreProvisioningHook: true });
     return done;
   }
 
   /** The template, or undefined when it does not exist. */
-  private async describe(templateName: string): Promise<Describe | undefined> {
-    return this.withRetries(templateName, 'DescribeProvisioningTemplate', async () => {
+  async #describe(templateName: string): Promise<Describe | undefined> {
+    return this.#withRetries(templateName, 'DescribeProvisioningTemplate', async () => {
       try {
-        return await this.client.send(
-          this.observe(new (sdk().DescribeProvisioningTemplateCommand)({ templateName }), false),
-          { abortSignal: this.phase.signal },
+        return await this.#client.send(
+          this.#observe(new (sdk().DescribeProvisioningTemplateCommand)({ templateName }), false),
+          { abortSignal: this.#phase.signal },
         );
       } catch (e) {
         // Caught inside the retried call: what withRetries gives up on, it wraps in a SettingsError.
@@ -455,14 +456,14 @@ class Invocation {
   }
 
   /** `roleArn`: the provisioning role the template will have, named if IoT cannot assume it. */
-  private async update(input: UpdateProvisioningTemplateCommandInput, roleArn?: string): Promise<void> {
+  async #update(input: UpdateProvisioningTemplateCommandInput, roleArn?: string): Promise<void> {
     log('UpdateProvisioningTemplate', { ...input });
-    await this.withRetries(
+    await this.#withRetries(
       input.templateName!,
       'UpdateProvisioningTemplate',
       () =>
-        this.client.send(this.observe(new (sdk().UpdateProvisioningTemplateCommand)(input), true), {
-          abortSignal: this.phase.signal,
+        this.#client.send(this.#observe(new (sdk().UpdateProvisioningTemplateCommand)(input), true), {
+          abortSignal: this.#phase.signal,
         }),
       roleArn,
     );
@@ -473,7 +474,7 @@ class Invocation {
    * keep its error, and for a write, note whether it may have been applied
    * (no answer, or a 5xx). Runs per attempt, inside the SDK's retry loop.
    */
-  private observe<
+  #observe<
     C extends
       | DescribeProvisioningTemplateCommand
       | UpdateProvisioningTemplateCommand
@@ -488,15 +489,15 @@ class Invocation {
     };
     stack.add(
       (next) => async (args) => {
-        this.attemptsSeen++;
+        this.#attemptsSeen++;
         try {
           return await next(args);
         } catch (e) {
           if (errorName(e) !== 'AbortError') {
-            this.lastAttemptError = e;
+            this.#lastAttemptError = e;
           }
           if (write && mayHaveLanded(e)) {
-            this.writeMayHaveLanded = true;
+            this.#writeMayHaveLanded = true;
           }
           throw e;
         }
@@ -513,31 +514,26 @@ class Invocation {
    * and (for `rolePropagationMs`) a role IoT cannot assume yet or an access
    * denial while IAM applies the handler's new policy.
    */
-  private async withRetries<T>(
-    templateName: string,
-    operation: string,
-    call: () => Promise<T>,
-    roleArn?: string,
-  ): Promise<T> {
+  async #withRetries<T>(templateName: string, operation: string, call: () => Promise<T>, roleArn?: string): Promise<T> {
     const started = Date.now();
-    this.lastAttemptError = undefined;
-    this.attemptsSeen = 0;
+    this.#lastAttemptError = undefined;
+    this.#attemptsSeen = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         return await call();
       } catch (e) {
         const elapsed = Date.now() - started;
-        const aborted = this.phase.signal.aborted;
+        const aborted = this.#phase.signal.aborted;
         const retry = aborted ? false : retryable(e, elapsed, this.config);
         const delay = backoff(attempt, this.config);
-        const outOfTime = aborted || (retry && Date.now() + delay >= this.phase.deadline);
+        const outOfTime = aborted || (retry && Date.now() + delay >= this.#phase.deadline);
         if (!retry || outOfTime) {
           // The deadline's abort cuts the SDK off mid-call: report the last error IoT gave, not the abort.
-          const reported = aborted && this.lastAttemptError !== undefined ? this.lastAttemptError : e;
-          const attempts = Math.max(attempt, this.attemptsSeen);
+          const reported = aborted && this.#lastAttemptError !== undefined ? this.#lastAttemptError : e;
+          const attempts = Math.max(attempt, this.#attemptsSeen);
           throw new SettingsError(
             failureMessage(templateName, operation, reported, attempts, elapsed, outOfTime, roleArn),
-            !this.writeMayHaveChanged(e, operation),
+            !this.#writeMayHaveChanged(e, operation),
           );
         }
         log('retrying', { templateName, operation, attempt, error: errorName(e), delayMs: delay });
@@ -551,9 +547,9 @@ class Invocation {
    * on the wire tell (an abort while the SDK waits between attempts sent
    * nothing); without any seen, the final error does.
    */
-  private writeMayHaveChanged(e: unknown, operation: string): boolean {
+  #writeMayHaveChanged(e: unknown, operation: string): boolean {
     if (operation !== 'UpdateProvisioningTemplate') return false;
-    return this.writeMayHaveLanded || (errorName(e) !== 'AbortError' && mayHaveLanded(e));
+    return this.#writeMayHaveLanded || (errorName(e) !== 'AbortError' && mayHaveLanded(e));
   }
 }
 
@@ -620,12 +616,8 @@ function undoInput(
   }
   const undo: UpdateProvisioningTemplateCommandInput = { templateName };
   if (written.description !== undefined) undo.description = before.description ?? '';
-  if (written.enabled !== undefined && before.enabled !== undefined) undo.enabled = before.enabled;
-  if (written.defaultVersionId !== undefined && before.defaultVersionId !== undefined) {
-    undo.defaultVersionId = before.defaultVersionId;
-  }
-  if (written.provisioningRoleArn !== undefined && before.provisioningRoleArn !== undefined) {
-    undo.provisioningRoleArn = before.provisioningRoleArn;
+  for (const setting of ['enabled', 'defaultVersionId', 'provisioningRoleArn'] as const) {
+    if (written[setting] !== undefined) Object.assign(undo, { [setting]: before[setting] });
   }
   if (written.preProvisioningHook !== undefined || written.removePreProvisioningHook) {
     Object.assign(undo, hookBack);
@@ -641,12 +633,10 @@ function describeUndo(
 ): string {
   if (event.RequestType === 'Create') {
     return undo.removePreProvisioningHook
-      ? 'The hook was removed again'
-      : `The hook was set back to ${undo.preProvisioningHook?.targetArn}`;
+      ? 'Our hook was removed again'
+      : `The hook ${undo.preProvisioningHook?.targetArn} was put back`;
   }
-  return old
-    ? "The old properties' settings were written back, as the rollback does"
-    : 'The settings this Update wrote to the renamed template were set back to what it had before';
+  return old ? 'The old settings were written back' : 'The renamed template was set back as it was';
 }
 
 function withoutFinalPeriod(text: string): string {

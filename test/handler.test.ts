@@ -416,8 +416,6 @@ describe('Update', () => {
 
 describe('a rollback that started while the template was being written', () => {
   const removeAgain = { templateName: 'sensor-fleet', removePreProvisioningHook: true };
-  const SAFE_END =
-    ", so the rollback cannot leave the template pointing at a deleted hook or with the failed deploy's settings.";
   const writes = () => iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input);
 
   test('still creating: success, after one read, one write and one question to CloudFormation', async () => {
@@ -456,9 +454,8 @@ describe('a rollback that started while the template was being written', () => {
     expect(writes()).toEqual([{ ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT }, removeAgain]);
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toBe(
-      'Provisioning template "sensor-fleet": CloudFormation stopped creating this resource while it was being written: ' +
-        'the resource is now CREATE_FAILED (another resource failed, and the stack is rolling back). ' +
-        `The hook was removed again${SAFE_END}`,
+      'Provisioning template "sensor-fleet": the stack stopped creating this resource while it was written ' +
+        '(the resource is now CREATE_FAILED; another resource failed). Our hook was removed again, as the rollback would have.',
     );
   });
 
@@ -468,7 +465,9 @@ describe('a rollback that started while the template was being written', () => {
     stackSays = 'DELETE_COMPLETE';
     const response = await run(createEvent(fullProps()));
     expect(writes()[1]).toEqual({ templateName: 'sensor-fleet', preProvisioningHook: theirs });
-    expect(response.Reason).toMatch(/now DELETE_COMPLETE .*The hook was set back to .*someone-elses-hook/);
+    expect(response.Reason).toMatch(
+      /now DELETE_COMPLETE; .*The hook \S*someone-elses-hook was put back, as the rollback would have\.$/,
+    );
   });
 
   test('a resource the stack no longer has counts as cancelled', async () => {
@@ -516,7 +515,7 @@ describe('a rollback that started while the template was being written', () => {
     });
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /stopped updating this resource .* now UPDATE_FAILED .*The old properties' settings were written back, as the rollback does, so the rollback/,
+      /stopped updating this resource while it was written \(the resource is now UPDATE_FAILED; .*\)\. The old settings were written back, as the rollback would have\.$/,
     );
   });
 
@@ -556,7 +555,7 @@ describe('a rollback that started while the template was being written', () => {
     stackSays = 'DELETE_COMPLETE';
     const response = await run(createEvent(fullProps()));
     expect(writes()[1]).toEqual(removeAgain);
-    expect(response.Reason).toMatch(/The hook was removed again/);
+    expect(response.Reason).toMatch(/Our hook was removed again/);
   });
 
   test('UPDATE_COMPLETE: undone when the stack is rolling back (the rollback wrote first), not when it goes forward (another delivery answered first)', async () => {
@@ -609,7 +608,7 @@ describe('a rollback that started while the template was being written', () => {
     const response = await run(createEvent(fullProps()));
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /^DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The handler asks CloudFormation whether it is still creating this resource after writing the template, and could not\. The hook was removed again/,
+      /^Provisioning template "sensor-fleet": could not confirm that the stack is still creating this resource \(DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\)\. Our hook was removed again, as the rollback would have\.$/,
     );
     expect(writes()[1]).toEqual(removeAgain);
   });
@@ -624,7 +623,9 @@ describe('a rollback that started while the template was being written', () => {
     const denied = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
     expect(denied.Status).toBe('SUCCESS');
     expect(writes()).toHaveLength(1);
-    expect(logs.join('\n')).toMatch(/could not confirm that the stack still wants this write; kept it.*AccessDenied/);
+    expect(logs.join('\n')).toMatch(
+      /"kept the write".*could not confirm that the stack is still updating this resource.*AccessDenied/,
+    );
 
     iot.resetHistory();
     fetchMock.mockClear();
@@ -633,7 +634,7 @@ describe('a rollback that started while the template was being written', () => {
     const odd = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
     expect(odd.Status).toBe('SUCCESS');
     expect(writes()).toHaveLength(1);
-    expect(logs.join('\n')).toMatch(/kept it.*the resource is UPDATE_ROLLBACK_IN_PROGRESS/);
+    expect(logs.join('\n')).toMatch(/"kept the write".*\(the resource is UPDATE_ROLLBACK_IN_PROGRESS\)/);
   });
 
   test('an undo that fails too says the template may keep what was written', async () => {
@@ -646,7 +647,7 @@ describe('a rollback that started while the template was being written', () => {
     const response = await run(createEvent(fullProps()));
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /Undoing the write failed too, so the template may keep what this Create wrote: UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope$/,
+      /Undoing the write failed too; the template may keep it: UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed: InvalidRequestException: nope$/,
     );
   });
 });

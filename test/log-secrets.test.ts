@@ -251,7 +251,7 @@ describe("the handler's log output holds no secret", () => {
     const lines = output.slice(start);
     expect(lines.some((l) => l.includes('retrying'))).toBe(true);
     expect(lines.some((l) => l.includes('failed'))).toBe(true);
-    expect(lines.some((l) => l.includes('undoing it'))).toBe(true);
+    expect(lines.some((l) => l.includes('undoing the write'))).toBe(true);
     expectNoSecretIn(lines);
     // And the answers themselves carry no credential either.
     expectNoSecretIn(sent.map((a) => JSON.stringify(a.body)));
