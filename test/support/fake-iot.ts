@@ -176,6 +176,17 @@ abstract class LocalServer {
     return this.boundPort;
   }
 
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** A new server of this kind, listening. */
+  static async start<T extends LocalServer>(this: new () => T): Promise<T> {
+    const fake = new this();
+    await fake.listen();
+    return fake;
+  }
+
   /** Start listening: on a random port the first time, on the same port again after `close()`. */
   async listen(): Promise<void> {
     if (this.server) return;
@@ -311,16 +322,6 @@ export class FakeIot extends LocalServer {
   private readonly templates = new Map<string, TemplateState>();
   private rateLimit: number | undefined;
   private readonly accepted: number[] = [];
-
-  static async start(): Promise<FakeIot> {
-    const fake = new FakeIot();
-    await fake.listen();
-    return fake;
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
 
   /** Forget templates, requests, faults and the rate limit. */
   reset(): void {
@@ -640,16 +641,6 @@ export class FakeCloudFormationApi extends LocalServer {
   private readonly statuses = new Map<string, string>();
   private readonly apiFaults: ApiFault[] = [];
 
-  static async start(): Promise<FakeCloudFormationApi> {
-    const fake = new FakeCloudFormationApi();
-    await fake.listen();
-    return fake;
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
   reset(): void {
     this.clearTimers();
     this.requests.length = 0;
@@ -733,12 +724,6 @@ export class FakeCloudFormationApi extends LocalServer {
 /** CloudFormation's side of a custom resource: the pre-signed URL the answer is PUT to. */
 export class FakeCloudFormation extends LocalServer {
   readonly received: ReceivedResponse[] = [];
-
-  static async start(): Promise<FakeCloudFormation> {
-    const fake = new FakeCloudFormation();
-    await fake.listen();
-    return fake;
-  }
 
   reset(): void {
     this.clearTimers();
