@@ -4,8 +4,8 @@
  * One function that answers CloudFormation itself (no Provider framework):
  * it reads the template once, writes it at most once, and always sends an
  * answer before its own timeout. After writing, it asks CloudFormation whether
- * the stack still wants the write, and undoes it with a second write if a
- * rollback has started meanwhile (see Invocation.confirmStillCurrent). See
+ * the stack still wants the write; only if a rollback has overtaken it does a
+ * second write undo the first (see Invocation#confirmStillCurrent). See
  * README "Design" for why.
  */
 import type {
@@ -51,7 +51,7 @@ export interface HandlerConfig {
   readonly responseAttempts: number;
   /**
    * Time a write that CloudFormation is asked about afterwards (see
-   * Invocation.confirmStillCurrent) leaves before the deadline for that
+   * Invocation#confirmStillCurrent) leaves before the deadline for that
    * question and a possible undo.
    */
   readonly checkReserveMs: number;
@@ -93,7 +93,7 @@ function sdk(): IotSdk {
 type CfnSdk = typeof import('@aws-sdk/client-cloudformation');
 let cfnSdk: CfnSdk | undefined;
 
-/** The CloudFormation SDK, loaded only by an event that writes and then asks (see Invocation.confirmStillCurrent). */
+/** The CloudFormation SDK, loaded only by an event that writes and then asks (see Invocation#confirmStillCurrent). */
 function cfnSdkModule(): CfnSdk {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   cfnSdk ??= require('@aws-sdk/client-cloudformation') as CfnSdk;
@@ -152,8 +152,11 @@ interface Outcome {
 type Describe = DescribeProvisioningTemplateCommandOutput;
 type CreateOrUpdate = CloudFormationCustomResourceCreateEvent | CloudFormationCustomResourceUpdateEvent;
 
-/** Whether CloudFormation still wants a write; `stale` false: it gave no clear answer. */
-type Verdict = { wanted: true } | { wanted: false; stale: boolean; why: string };
+/**
+ * Whether CloudFormation still wants a write. `stale` false: it gave no clear
+ * answer. `deleting`: the resource, or its stack, is being deleted.
+ */
+type Verdict = { wanted: true } | { wanted: false; stale: boolean; deleting?: boolean; why: string };
 
 /** The work of one invocation, bounded by a deadline. */
 class Invocation {
@@ -166,7 +169,7 @@ class Invocation {
   #writeMayHaveLanded = false;
   /** HTTP attempts of the current call, the SDK's own retries included. */
   #attemptsSeen = 0;
-  /** When the current calls must end: the deadline, or earlier inside `reserving`. */
+  /** When the current calls must end: the deadline, or earlier inside `#reserving`. */
   #phase: { readonly deadline: number; readonly signal: AbortSignal };
 
   constructor(
@@ -266,7 +269,7 @@ class Invocation {
    * the write then undoes the rollback's work: a hook stays on a template
    * whose stack deletes the hook function, or the failed deploy's settings
    * stay while the stack says the old ones. So ask CloudFormation whether it
-   * still wants this write (see `staleness`). If not, write what the rollback
+   * still wants this write (see `#staleness`). If not, write what the rollback
    * would have written after this write (see `undoInput`), and fail.
    * A rollback that reads the template after the write undoes it itself; one
    * that read it before was started by a cancellation that this question,
@@ -298,16 +301,17 @@ class Invocation {
       return;
     }
     const problem = verdict.stale
-      ? `Provisioning template "${templateName}": the stack stopped ${doing} this resource while it was written (${verdict.why}; another resource failed)`
-      : `Provisioning template "${templateName}": could not confirm that the stack is still ${doing} this resource (${verdict.why})`;
+      ? `Provisioning template "${templateName}": the stack stopped ${doing} this resource while it was being written (${verdict.why})`
+      : `Provisioning template "${templateName}": could not confirm that the stack is still ${doing} this resource: ${verdict.why}`;
     if (!verdict.stale && event.RequestType === 'Update') {
       log('kept the write', { problem });
       return;
     }
-    const undo = undoInput(event, written, before, old);
-    log('undoing the write', { problem, undo });
+    let undo: UpdateProvisioningTemplateCommandInput | undefined;
     try {
-      if (Object.keys(undo).length > 1) {
+      undo = undoInput(event, written, before, old, verdict.deleting === true);
+      log('undoing the write', { problem, undo });
+      if (undo) {
         await this.#update(undo);
       }
     } catch (e) {
@@ -316,30 +320,34 @@ class Invocation {
         false,
       );
     }
-    throw new SettingsError(`${problem}. ${describeUndo(event, undo, old)}, as the rollback would have.`, false);
+    throw new SettingsError(`${problem}. ${describeUndo(event, undo, old)}`, false);
   }
 
   /**
    * Whether CloudFormation still wants what this event wrote:
-   * - wanted: CREATE_IN_PROGRESS (UPDATE_IN_PROGRESS for an Update); also
-   *   CREATE_COMPLETE, and UPDATE_COMPLETE in a stack that is not rolling
-   *   back: another delivery of this same event (Lambda delivers at least
-   *   once) answered first;
-   * - stale: the resource gone from the stack, a Create's CREATE_FAILED or
-   *   any other status, an Update's UPDATE_FAILED, DELETE_*, or
+   * - stale, and being deleted: the resource gone from the stack, DELETE_*,
+   *   or an Update's UPDATE_COMPLETE in a stack being deleted;
+   * - wanted: CREATE_IN_PROGRESS (UPDATE_IN_PROGRESS for an Update); also a
+   *   Create's CREATE_COMPLETE or UPDATE_* (the create was accepted), and an
+   *   Update's UPDATE_COMPLETE in a stack that is not rolling back: another
+   *   delivery of this same event (Lambda delivers at least once) answered
+   *   first;
+   * - stale: a Create's CREATE_FAILED; an Update's UPDATE_FAILED, or
    *   UPDATE_COMPLETE in a stack that is rolling back;
    * - unsure: any other status of an Update.
    */
   async #staleness(event: CreateOrUpdate, templateName: string): Promise<Verdict> {
     const status = await this.#resourceStatus(event, templateName);
-    const stale = (why: string) => ({ wanted: false as const, stale: true, why });
+    const stale = (why: string, deleting = false): Verdict => ({ wanted: false, stale: true, deleting, why });
     if (status === undefined) {
-      return stale('the stack no longer has it');
+      return stale('the stack no longer has it', true);
+    }
+    if (status.startsWith('DELETE_')) {
+      return stale(`the resource is now ${status}`, true);
     }
     if (event.RequestType === 'Create') {
-      return status === 'CREATE_IN_PROGRESS' || status === 'CREATE_COMPLETE'
-        ? { wanted: true }
-        : stale(`the resource is now ${status}`);
+      // CREATE_COMPLETE, UPDATE_*: this create was accepted (another delivery answered first).
+      return status === 'CREATE_FAILED' ? stale(`the resource is now ${status}`) : { wanted: true };
     }
     if (status === 'UPDATE_IN_PROGRESS') {
       return { wanted: true };
@@ -347,10 +355,10 @@ class Invocation {
     if (status === 'UPDATE_COMPLETE') {
       const stackStatus = await this.#stackStatus(event, templateName);
       return /ROLLBACK|^DELETE_/.test(stackStatus)
-        ? stale(`the resource is now ${status}, the stack ${stackStatus}`)
+        ? stale(`the resource is now ${status}, the stack ${stackStatus}`, stackStatus.startsWith('DELETE_'))
         : { wanted: true };
     }
-    if (status === 'UPDATE_FAILED' || status.startsWith('DELETE_')) {
+    if (status === 'UPDATE_FAILED') {
       return stale(`the resource is now ${status}`);
     }
     return { wanted: false, stale: false, why: `the resource is ${status}` };
@@ -579,9 +587,12 @@ function hookInput(hook: HookProperties) {
 }
 
 /**
- * The write a rollback would have made had it run after `written`:
- * - a Create: our hook off the template (as the rollback's Delete does), or
+ * The write a rollback would have made had it run after `written`, or
+ * undefined when there is nothing to write:
+ * - a Create: our hook off the template (as the rollback's Delete does), and
  *   the hook of someone else's that it replaced back on;
+ * - an Update whose resource or stack is being deleted: our hook off (as the
+ *   Delete does);
  * - an Update of the same template: the old properties' settings, as the
  *   rollback's Update writes them (our hook off if they had none);
  * - an Update that renamed the template: the rollback's Update writes the old
@@ -593,7 +604,8 @@ function undoInput(
   written: UpdateProvisioningTemplateCommandInput,
   before: Describe,
   old: SettingsProperties | undefined,
-): UpdateProvisioningTemplateCommandInput {
+  deleting: boolean,
+): UpdateProvisioningTemplateCommandInput | undefined {
   const templateName = written.templateName;
   const previous = before.preProvisioningHook;
   const ours = written.preProvisioningHook?.targetArn;
@@ -607,36 +619,44 @@ function undoInput(
   if (event.RequestType === 'Create') {
     return hookBack;
   }
+  if (deleting) {
+    return written.preProvisioningHook ? { templateName, removePreProvisioningHook: true } : undefined;
+  }
+  const undo: UpdateProvisioningTemplateCommandInput = old ? desiredInput(old) : { templateName };
   if (old) {
-    const undo = desiredInput(old);
     if (!old.PreProvisioningHook && written.preProvisioningHook) {
       undo.removePreProvisioningHook = true;
     }
-    return undo;
+  } else {
+    if (written.description !== undefined) undo.description = before.description ?? '';
+    for (const setting of ['enabled', 'defaultVersionId', 'provisioningRoleArn'] as const) {
+      if (written[setting] !== undefined && before[setting] !== undefined) {
+        Object.assign(undo, { [setting]: before[setting] });
+      }
+    }
+    if (written.preProvisioningHook !== undefined || written.removePreProvisioningHook) {
+      Object.assign(undo, hookBack);
+    }
   }
-  const undo: UpdateProvisioningTemplateCommandInput = { templateName };
-  if (written.description !== undefined) undo.description = before.description ?? '';
-  for (const setting of ['enabled', 'defaultVersionId', 'provisioningRoleArn'] as const) {
-    if (written[setting] !== undefined) Object.assign(undo, { [setting]: before[setting] });
-  }
-  if (written.preProvisioningHook !== undefined || written.removePreProvisioningHook) {
-    Object.assign(undo, hookBack);
-  }
-  return undo;
+  return Object.keys(undo).length > 1 ? undo : undefined;
 }
 
 /** What `undo` did, for the reason CloudFormation shows. */
 function describeUndo(
   event: CreateOrUpdate,
-  undo: UpdateProvisioningTemplateCommandInput,
+  undo: UpdateProvisioningTemplateCommandInput | undefined,
   old: SettingsProperties | undefined,
 ): string {
-  if (event.RequestType === 'Create') {
-    return undo.removePreProvisioningHook
-      ? 'Our hook was removed again'
-      : `The hook ${undo.preProvisioningHook?.targetArn} was put back`;
+  if (!undo) {
+    return 'Nothing it wrote needed undoing.';
   }
-  return old ? 'The old settings were written back' : 'The renamed template was set back as it was';
+  if (undo.preProvisioningHook && event.RequestType === 'Create') {
+    return `The hook it replaced, ${undo.preProvisioningHook.targetArn}, was put back.`;
+  }
+  if (event.RequestType === 'Create' || (undo.removePreProvisioningHook && Object.keys(undo).length === 2)) {
+    return 'The hook it set was removed again.';
+  }
+  return old ? 'The old settings were written back.' : 'The renamed template was set back as it was.';
 }
 
 function withoutFinalPeriod(text: string): string {

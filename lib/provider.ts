@@ -418,7 +418,7 @@ function policyDocument(parts: PolicyParts) {
   }
   // After a write, the handler asks CloudFormation whether the stack still
   // wants it (a rollback may have started): lambda/index.ts,
-  // Invocation.confirmStillCurrent. Its own stack only.
+  // Invocation#confirmStillCurrent. Its own stack only.
   statements.push({
     Sid: 'ReadOwnStack',
     Effect: 'Allow',

@@ -454,8 +454,8 @@ describe('a rollback that started while the template was being written', () => {
     expect(writes()).toEqual([{ ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT }, removeAgain]);
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toBe(
-      'Provisioning template "sensor-fleet": the stack stopped creating this resource while it was written ' +
-        '(the resource is now CREATE_FAILED; another resource failed). Our hook was removed again, as the rollback would have.',
+      'Provisioning template "sensor-fleet": the stack stopped creating this resource while it was being written ' +
+        '(the resource is now CREATE_FAILED). The hook it set was removed again.',
     );
   });
 
@@ -466,7 +466,7 @@ describe('a rollback that started while the template was being written', () => {
     const response = await run(createEvent(fullProps()));
     expect(writes()[1]).toEqual({ templateName: 'sensor-fleet', preProvisioningHook: theirs });
     expect(response.Reason).toMatch(
-      /now DELETE_COMPLETE; .*The hook \S*someone-elses-hook was put back, as the rollback would have\.$/,
+      /now DELETE_COMPLETE\)\. The hook it replaced, \S*someone-elses-hook, was put back\.$/,
     );
   });
 
@@ -515,18 +515,44 @@ describe('a rollback that started while the template was being written', () => {
     });
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /stopped updating this resource while it was written \(the resource is now UPDATE_FAILED; .*\)\. The old settings were written back, as the rollback would have\.$/,
+      /stopped updating this resource while it was being written \(the resource is now UPDATE_FAILED\)\. The old settings were written back\.$/,
     );
   });
 
   test('a stale Update that removed the hook puts the old one back', async () => {
     describeReturns({ preProvisioningHook: HOOK_INPUT });
-    stackSays = 'DELETE_IN_PROGRESS';
+    stackSays = 'UPDATE_FAILED';
     await run(
       updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined, Description: 'new' }), fullProps()),
     );
     expect(writes()[0]).toMatchObject({ description: 'new', removePreProvisioningHook: true });
     expect(writes()[1]).toEqual({ ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT });
+  });
+
+  test('an Update whose stack is being deleted takes the hook it set off, as the Delete does, and never puts the old one back', async () => {
+    const a = fullProps({ PreProvisioningHook: { TargetArn: OTHER_HOOK_ARN, PayloadVersion: '2020-04-01' } });
+    describeReturns({ preProvisioningHook: { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' } });
+    stackSays = 'UPDATE_COMPLETE';
+    stackStatus = 'DELETE_IN_PROGRESS';
+    const response = await run(updateEvent('sensor-fleet', fullProps(), a));
+    expect(writes()[1]).toEqual(removeAgain);
+    expect(response.Reason).toMatch(
+      /now UPDATE_COMPLETE, the stack DELETE_IN_PROGRESS\)\. The hook it set was removed again\.$/,
+    );
+
+    iot.resetHistory();
+    fetchMock.mockClear();
+    stackSays = 'DELETE_IN_PROGRESS';
+    const removed = await run(updateEvent('sensor-fleet', fullProps({ PreProvisioningHook: undefined }), a));
+    expect(writes()).toHaveLength(1); // it set no hook: nothing to take off
+    expect(removed.Reason).toMatch(/Nothing it wrote needed undoing\.$/);
+  });
+
+  test('a late Create that finds the resource already updated by a later deploy keeps its write', async () => {
+    describeReturns();
+    stackSays = 'UPDATE_COMPLETE';
+    expect((await run(createEvent(fullProps()))).Status).toBe('SUCCESS');
+    expect(writes()).toHaveLength(1);
   });
 
   test('a stale rename sets the new template back to what it had (the rollback only writes the old one)', async () => {
@@ -555,7 +581,7 @@ describe('a rollback that started while the template was being written', () => {
     stackSays = 'DELETE_COMPLETE';
     const response = await run(createEvent(fullProps()));
     expect(writes()[1]).toEqual(removeAgain);
-    expect(response.Reason).toMatch(/Our hook was removed again/);
+    expect(response.Reason).toMatch(/The hook it set was removed again\.$/);
   });
 
   test('UPDATE_COMPLETE: undone when the stack is rolling back (the rollback wrote first), not when it goes forward (another delivery answered first)', async () => {
@@ -608,7 +634,7 @@ describe('a rollback that started while the template was being written', () => {
     const response = await run(createEvent(fullProps()));
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /^Provisioning template "sensor-fleet": could not confirm that the stack is still creating this resource \(DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\)\. Our hook was removed again, as the rollback would have\.$/,
+      /^Provisioning template "sensor-fleet": could not confirm that the stack is still creating this resource: DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The hook it set was removed again\.$/,
     );
     expect(writes()[1]).toEqual(removeAgain);
   });
@@ -634,7 +660,7 @@ describe('a rollback that started while the template was being written', () => {
     const odd = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
     expect(odd.Status).toBe('SUCCESS');
     expect(writes()).toHaveLength(1);
-    expect(logs.join('\n')).toMatch(/"kept the write".*\(the resource is UPDATE_ROLLBACK_IN_PROGRESS\)/);
+    expect(logs.join('\n')).toMatch(/"kept the write".*: the resource is UPDATE_ROLLBACK_IN_PROGRESS/);
   });
 
   test('an undo that fails too says the template may keep what was written', async () => {

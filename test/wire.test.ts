@@ -451,7 +451,7 @@ describe('CloudFormation, asked after a new hook is set whether the resource is 
 
     const reason = expectFailed(created, NAME);
     expect(reason).toMatch(
-      /^Provisioning template "FleetTemplate": could not confirm that the stack is still creating this resource \(DescribeStackResource on provisioning template "FleetTemplate" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\)\. Our hook was removed again, as the rollback would have\.$/,
+      /^Provisioning template "FleetTemplate": could not confirm that the stack is still creating this resource: DescribeStackResource on provisioning template "FleetTemplate" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The hook it set was removed again\.$/,
     );
     expect(h.iot.template(NAME)).toEqual({ ...asked(before, ASKED), preProvisioningHook: undefined });
     expect(h.iot.calls({ method: 'PATCH' }).map((r) => r.body)).toEqual([
