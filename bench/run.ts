@@ -532,7 +532,7 @@ function render(
     `- Handler asset bytes: ours is assets/handler/index.js; the baseline's is its handler asset directory in cdk.out (${path.basename(baseline.assetDir)}).`,
   );
   lines.push(
-    `- Cold load: median of ${LOAD_RUNS} fresh \`node\` processes each requiring the handler's entry (time inside the process, Node's own start excluded), then requiring @aws-sdk/client-iot. Ours loads the IoT client with the module; the baseline loads it on its first event (in Lambda both come from the runtime's SDK), so the second number is the comparable cold start.`,
+    `- Cold load: median of ${LOAD_RUNS} fresh \`node\` processes each requiring the handler's entry (time inside the process, Node's own start excluded), then requiring @aws-sdk/client-iot. Both handlers load the IoT client with their first event (in Lambda both come from the runtime's SDK), so the second number is the comparable cold start; ours also loads the CloudFormation client after a write it asks about, which neither number includes.`,
   );
   lines.push('');
   return lines.join('\n');

@@ -307,6 +307,12 @@ class Invocation {
       log('kept the write', { problem });
       return;
     }
+    const props = event.ResourceProperties as unknown as SettingsProperties;
+    if (props.Retained === 'true' && (event.RequestType === 'Create' || verdict.deleting)) {
+      // RETAIN: the stack keeps this resource, and its hook's stack everything (checked at synth).
+      log('kept the write: the resource is retained', { problem });
+      return;
+    }
     let undo: UpdateProvisioningTemplateCommandInput | undefined;
     try {
       undo = undoInput(event, written, before, old, verdict.deleting === true);
@@ -334,7 +340,7 @@ class Invocation {
    *   first;
    * - stale: a Create's CREATE_FAILED; an Update's UPDATE_FAILED, or
    *   UPDATE_COMPLETE in a stack that is rolling back;
-   * - unsure: any other status of an Update.
+   * - unsure: any other status.
    */
   async #staleness(event: CreateOrUpdate, templateName: string): Promise<Verdict> {
     const status = await this.#resourceStatus(event, templateName);
@@ -346,8 +352,14 @@ class Invocation {
       return stale(`the resource is now ${status}`, true);
     }
     if (event.RequestType === 'Create') {
+      if (status === 'CREATE_FAILED') {
+        return stale(`the resource is now ${status}`);
+      }
       // CREATE_COMPLETE, UPDATE_*: this create was accepted (another delivery answered first).
-      return status === 'CREATE_FAILED' ? stale(`the resource is now ${status}`) : { wanted: true };
+      if (status === 'CREATE_IN_PROGRESS' || status === 'CREATE_COMPLETE' || status.startsWith('UPDATE_')) {
+        return { wanted: true };
+      }
+      return { wanted: false, stale: false, why: `the resource is ${status}` };
     }
     if (status === 'UPDATE_IN_PROGRESS') {
       return { wanted: true };
@@ -596,8 +608,9 @@ function hookInput(hook: HookProperties) {
  * - an Update of the same template: the old properties' settings, as the
  *   rollback's Update writes them (our hook off if they had none);
  * - an Update that renamed the template: the rollback's Update writes the old
- *   template only, so every setting written goes back to what the new one had
- *   before (our hook off, someone else's back on).
+ *   template only, so the settings written go back to what the new one had
+ *   before (our hook off, someone else's back on), except the provisioning
+ *   role, which the handler may not pass.
  */
 function undoInput(
   event: CreateOrUpdate,
@@ -629,7 +642,8 @@ function undoInput(
     }
   } else {
     if (written.description !== undefined) undo.description = before.description ?? '';
-    for (const setting of ['enabled', 'defaultVersionId', 'provisioningRoleArn'] as const) {
+    // Not the provisioning role: the handler may pass only its stack's roles.
+    for (const setting of ['enabled', 'defaultVersionId'] as const) {
       if (written[setting] !== undefined && before[setting] !== undefined) {
         Object.assign(undo, { [setting]: before[setting] });
       }

@@ -41,6 +41,13 @@ export interface SettingsProperties {
    * update may have reset them.
    */
   readonly TemplateRevision?: string;
+  /**
+   * `'true'` when the resource's DeletionPolicy is Retain (RemovalPolicy.RETAIN,
+   * by prop or aspect): CloudFormation then never deletes it, not even in a
+   * rollback, so the handler does not undo a write that a rollback or a stack
+   * deletion overtook (lambda/index.ts, Invocation#confirmStillCurrent).
+   */
+  readonly Retained?: string;
 }
 
 /** What the handler returns as the custom resource's attributes. */

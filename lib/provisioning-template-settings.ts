@@ -156,9 +156,16 @@ export class ProvisioningTemplateSettings extends Construct {
       removalPolicy,
     });
     resource.node.addDependency(...dependencies);
+    const cfn = resource.node.defaultChild as CfnResource;
+    // Resolved at synth, after aspects such as RemovalPolicies have run.
+    cfn.addPropertyOverride(
+      'Retained',
+      Lazy.string({
+        produce: () => (cfn.cfnOptions.deletionPolicy === CfnDeletionPolicy.RETAIN ? 'true' : undefined),
+      }),
+    );
     if (hook) {
       // Checked at synth, after aspects such as RemovalPolicies have run.
-      const cfn = resource.node.defaultChild as CfnResource;
       this.node.addValidation({
         validate: () => retainedHookErrors(cfn, hook.hookFunction, provider),
       });

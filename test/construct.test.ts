@@ -92,19 +92,25 @@ describe('custom resource properties', () => {
   });
 
   test.each([
-    [undefined, 'Delete', 'Delete'],
-    [RemovalPolicy.DESTROY, 'Delete', 'Delete'],
-    [RemovalPolicy.RETAIN, 'Retain', 'Retain'],
+    [undefined, 'Delete', 'Delete', {}],
+    [RemovalPolicy.DESTROY, 'Delete', 'Delete', {}],
+    // Never deleted, not even in a rollback: the handler must not undo a write a rollback overtook.
+    [RemovalPolicy.RETAIN, 'Retain', 'Retain', { Retained: 'true' }],
     // CloudFormation sends only the Delete of a rolled-back Create, which must clean up.
-    [RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, 'RetainExceptOnCreate', 'Retain'],
+    [RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, 'RetainExceptOnCreate', 'Retain', {}],
   ])(
-    'removal policy %s: DeletionPolicy %s, UpdateReplacePolicy %s, and nothing else tells the handler',
-    (removalPolicy, deletionPolicy, updateReplacePolicy) => {
+    'removal policy %s: DeletionPolicy %s, UpdateReplacePolicy %s, and the handler told only of Retain',
+    (removalPolicy, deletionPolicy, updateReplacePolicy, told) => {
       const { template } = stackWith((stack) => {
         new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1', removalPolicy });
       });
       template.hasResource(RESOURCE_TYPE, {
-        Properties: Match.objectEquals({ ServiceToken: Match.anyValue(), ServiceTimeout: '600', TemplateName: 't1' }),
+        Properties: Match.objectEquals({
+          ServiceToken: Match.anyValue(),
+          ServiceTimeout: '600',
+          TemplateName: 't1',
+          ...told,
+        }),
         DeletionPolicy: deletionPolicy,
         UpdateReplacePolicy: updateReplacePolicy,
       });
@@ -122,7 +128,22 @@ describe('custom resource properties', () => {
       });
       RemovalPolicies.of(stack).destroy();
     });
-    template.hasResource(RESOURCE_TYPE, { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    template.hasResource(RESOURCE_TYPE, {
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+      Properties: Match.objectLike({ Retained: Match.absent() }),
+    });
+  });
+
+  test('a RemovalPolicies aspect that retains tells the handler too (the property is resolved after aspects)', () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 't1' });
+      RemovalPolicies.of(stack).retain();
+    });
+    template.hasResource(RESOURCE_TYPE, {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ Retained: 'true' }),
+    });
   });
 
   test('SNAPSHOT is refused', () => {

@@ -555,7 +555,7 @@ describe('a rollback that started while the template was being written', () => {
     expect(writes()).toHaveLength(1);
   });
 
-  test('a stale rename sets the new template back to what it had (the rollback only writes the old one)', async () => {
+  test('a stale rename sets the new template back to what it had (the rollback only writes the old one), but for the role it may not pass', async () => {
     const theirs = { targetArn: OTHER_HOOK_ARN, payloadVersion: '2020-04-01' };
     describeReturns({
       description: 'theirs',
@@ -571,9 +571,39 @@ describe('a rollback that started while the template was being written', () => {
       description: 'theirs',
       enabled: false,
       defaultVersionId: 1,
-      provisioningRoleArn: 'arn:aws:iam::111122223333:role/theirs',
       preProvisioningHook: theirs,
     });
+  });
+
+  test('a Create that gets a status it does not expect is undone, as when CloudFormation does not answer', async () => {
+    describeReturns();
+    stackSays = 'ROLLBACK_IN_PROGRESS';
+    const response = await run(createEvent(fullProps()));
+    expect(writes()[1]).toEqual(removeAgain);
+    expect(response.Reason).toMatch(
+      /could not confirm that the stack is still creating this resource: the resource is ROLLBACK_IN_PROGRESS\. The hook it set was removed again\.$/,
+    );
+  });
+
+  test('a retained resource (RemovalPolicy.RETAIN) is never undone for a Create or a deletion, but is for an Update rollback', async () => {
+    const retained = (p: Props) => ({ ...p, Retained: 'true' });
+    describeReturns();
+    stackSays = 'CREATE_FAILED';
+    expect((await run(createEvent(retained(fullProps())))).Status).toBe('SUCCESS');
+    expect(writes()).toHaveLength(1);
+    expect(logs.join('\n')).toMatch(/kept the write: the resource is retained/);
+
+    iot.resetHistory();
+    fetchMock.mockClear();
+    stackSays = 'DELETE_IN_PROGRESS';
+    expect((await run(updateEvent('sensor-fleet', retained(fullProps()), minimalProps()))).Status).toBe('SUCCESS');
+    expect(writes()).toHaveLength(1);
+
+    iot.resetHistory();
+    fetchMock.mockClear();
+    stackSays = 'UPDATE_FAILED';
+    expect((await run(updateEvent('sensor-fleet', retained(fullProps()), minimalProps()))).Status).toBe('FAILED');
+    expect(writes()).toHaveLength(2);
   });
 
   test('a stale Create whose template already had our hook (a redelivery, a retry after a crash) removes it, never sets it back', async () => {
