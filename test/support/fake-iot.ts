@@ -15,7 +15,7 @@
  *   makes, DescribeStackResource and DescribeStacks (AWS query protocol: a
  *   form-encoded POST, an XML answer), from the resource statuses the test
  *   harness keeps and a stack status the test sets, and can be scripted to
- *   fail them.
+ *   fail them or to throttle above a request rate.
  *
  * Errors follow what @aws-sdk/client-iot parses (AwsRestJsonProtocol): the
  * error code from the `x-amzn-ErrorType` header (anything after ':' is
@@ -169,6 +169,8 @@ abstract class LocalServer {
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly faultQueue: QueuedFault[] = [];
+  private rateLimit: number | undefined;
+  private readonly accepted: number[] = [];
   private persistentFault: Fault | undefined;
   private boundPort = 0;
 
@@ -178,6 +180,40 @@ abstract class LocalServer {
 
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Throttle requests above `perSecond` accepted in any sliding second; undefined: no limit. */
+  throttleAbove(perSecond: number | undefined): this {
+    this.rateLimit = perSecond;
+    return this;
+  }
+
+  /** The highest number of requests accepted within any one second so far. */
+  get peakAcceptedPerSecond(): number {
+    let peak = 0;
+    let start = 0;
+    for (let end = 0; end < this.accepted.length; end++) {
+      while (this.accepted[end] - this.accepted[start] >= 1_000) start++;
+      peak = Math.max(peak, end - start + 1);
+    }
+    return peak;
+  }
+
+  /** Whether a request is within the rate limit; one that is counts as accepted. */
+  protected admit(): boolean {
+    const now = Date.now();
+    if (this.rateLimit !== undefined) {
+      let inLastSecond = 0;
+      for (let i = this.accepted.length - 1; i >= 0 && now - this.accepted[i] < 1_000; i--) inLastSecond++;
+      if (inLastSecond >= this.rateLimit) return false;
+    }
+    this.accepted.push(now);
+    return true;
+  }
+
+  protected resetRate(): void {
+    this.accepted.length = 0;
+    this.rateLimit = undefined;
   }
 
   /** A new server of this kind, listening. */
@@ -320,8 +356,6 @@ const UPDATE_FIELDS = [
 export class FakeIot extends LocalServer {
   readonly requests: RecordedRequest[] = [];
   private readonly templates = new Map<string, TemplateState>();
-  private rateLimit: number | undefined;
-  private readonly accepted: number[] = [];
 
   /** Forget templates, requests, faults and the rate limit. */
   reset(): void {
@@ -329,8 +363,7 @@ export class FakeIot extends LocalServer {
     this.clearFaults();
     this.templates.clear();
     this.requests.length = 0;
-    this.accepted.length = 0;
-    this.rateLimit = undefined;
+    this.resetRate();
   }
 
   putTemplate(name: string, seed: TemplateSeed = {}): TemplateState {
@@ -366,23 +399,6 @@ export class FakeIot extends LocalServer {
     const state = this.templates.get(name);
     if (!state) throw new Error(`no template ${name}`);
     this.templates.set(name, { ...state, ...change });
-  }
-
-  /** Answer ThrottlingException to requests above `perSecond` accepted in any sliding second; undefined: no limit. */
-  throttleAbove(perSecond: number | undefined): this {
-    this.rateLimit = perSecond;
-    return this;
-  }
-
-  /** The highest number of requests accepted within any one second so far. */
-  get peakAcceptedPerSecond(): number {
-    let peak = 0;
-    let start = 0;
-    for (let end = 0; end < this.accepted.length; end++) {
-      while (this.accepted[end] - this.accepted[start] >= 1_000) start++;
-      peak = Math.max(peak, end - start + 1);
-    }
-    return peak;
   }
 
   /** Recorded requests, optionally those for one template and/or one method. */
@@ -428,18 +444,12 @@ export class FakeIot extends LocalServer {
       return;
     }
 
-    const now = Date.now();
-    if (this.rateLimit !== undefined) {
-      let inLastSecond = 0;
-      for (let i = this.accepted.length - 1; i >= 0 && now - this.accepted[i] < 1_000; i--) inLastSecond++;
-      if (inLastSecond >= this.rateLimit) {
-        record.outcome = 'throttled';
-        record.status = 400;
-        sendError(res, 400, 'ThrottlingException', 'Rate exceeded');
-        return;
-      }
+    if (!this.admit()) {
+      record.outcome = 'throttled';
+      record.status = 400;
+      sendError(res, 400, 'ThrottlingException', 'Rate exceeded');
+      return;
     }
-    this.accepted.push(now);
 
     const fault = this.takeFault(record.method);
     if (!fault) {
@@ -647,6 +657,7 @@ export class FakeCloudFormationApi extends LocalServer {
     this.statuses.clear();
     this.apiFaults.length = 0;
     this.stackStatus = 'UPDATE_IN_PROGRESS';
+    this.resetRate();
   }
 
   setStatus(logicalId: string, status: string | undefined): void {
@@ -679,6 +690,7 @@ export class FakeCloudFormationApi extends LocalServer {
       };
       const fault = this.apiFaults.shift();
       if (fault) return fail(fault);
+      if (!this.admit()) return fail({ status: 400, code: 'Throttling', message: 'Rate exceeded' });
       if (req.method === 'POST' && action === 'DescribeStacks') {
         this.requests.push({ action, params, at: Date.now(), answer: this.stackStatus });
         res.writeHead(200, { 'content-type': 'text/xml' });
