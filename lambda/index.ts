@@ -378,50 +378,35 @@ class Invocation {
 
   /** This resource's status in its stack, or undefined when the stack no longer has it. */
   async #resourceStatus(event: CreateOrUpdate, templateName: string): Promise<string | undefined> {
-    try {
-      const out = await this.#askCloudFormation<DescribeStackResourceCommandOutput>(
-        templateName,
-        'DescribeStackResource',
-        () =>
+    return this.#withRetries(templateName, 'DescribeStackResource', async () => {
+      try {
+        const out = await this.#send<DescribeStackResourceCommandOutput>(
+          cfnClient(this.config),
           new (cfnSdkModule().DescribeStackResourceCommand)({
             StackName: event.StackId,
             LogicalResourceId: event.LogicalResourceId,
           }),
-      );
-      return out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN';
-    } catch (e) {
-      if (/ValidationError: .*does not exist/i.test(errorMessage(e))) {
-        return undefined;
+        );
+        return out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN';
+      } catch (e) {
+        // Caught inside the retried call, as in #describe.
+        if (errorName(e) === 'ValidationError' && /does not exist/i.test(errorMessage(e))) {
+          return undefined;
+        }
+        throw e;
       }
-      throw e;
-    }
+    });
   }
 
   /** The stack's status. */
   async #stackStatus(event: CreateOrUpdate, templateName: string): Promise<string> {
-    const out = await this.#askCloudFormation<DescribeStacksCommandOutput>(
-      templateName,
-      'DescribeStacks',
-      () => new (cfnSdkModule().DescribeStacksCommand)({ StackName: event.StackId }),
-    );
-    return out.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
-  }
-
-  /**
-   * One CloudFormation call (`operation` names it in errors), retried like
-   * IoT's; each attempt sends a new command from `command`.
-   */
-  #askCloudFormation<T>(
-    templateName: string,
-    operation: string,
-    command: () => DescribeStackResourceCommand | DescribeStacksCommand,
-  ): Promise<T> {
-    const client = cfnClient(this.config);
-    return this.#withRetries(
-      templateName,
-      operation,
-      () => client.send(this.#observe(command(), false) as never, { abortSignal: this.#phase.signal }) as Promise<T>,
-    );
+    return this.#withRetries(templateName, 'DescribeStacks', async () => {
+      const out = await this.#send<DescribeStacksCommandOutput>(
+        cfnClient(this.config),
+        new (cfnSdkModule().DescribeStacksCommand)({ StackName: event.StackId }),
+      );
+      return out.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
+    });
   }
 
   /**
@@ -461,9 +446,9 @@ class Invocation {
   async #describe(templateName: string): Promise<Describe | undefined> {
     return this.#withRetries(templateName, 'DescribeProvisioningTemplate', async () => {
       try {
-        return await this.#client.send(
-          this.#observe(new (sdk().DescribeProvisioningTemplateCommand)({ templateName }), false),
-          { abortSignal: this.#phase.signal },
+        return await this.#send<Describe>(
+          this.#client,
+          new (sdk().DescribeProvisioningTemplateCommand)({ templateName }),
         );
       } catch (e) {
         // Caught inside the retried call: what withRetries gives up on, it wraps in a SettingsError.
@@ -481,26 +466,27 @@ class Invocation {
     await this.#withRetries(
       input.templateName!,
       'UpdateProvisioningTemplate',
-      () =>
-        this.#client.send(this.#observe(new (sdk().UpdateProvisioningTemplateCommand)(input), true), {
-          abortSignal: this.#phase.signal,
-        }),
+      () => this.#send(this.#client, new (sdk().UpdateProvisioningTemplateCommand)(input), true),
       roleArn,
     );
   }
 
   /**
-   * See every HTTP attempt of `command`, the SDK's own retries included:
-   * keep its error, and for a write, note whether it may have been applied
-   * (no answer, or a 5xx). Runs per attempt, inside the SDK's retry loop.
+   * Send `command` with `client`, cut off at the current phase's deadline,
+   * seeing every HTTP attempt, the SDK's own retries included: keep its
+   * error, and for a write, note whether it may have been applied (no answer,
+   * or a 5xx). The observer runs per attempt, inside the SDK's retry loop.
+   * Each attempt of `#withRetries` builds a new command: a command carries its observer.
    */
-  #observe<
-    C extends
+  #send<T>(
+    client: { send(command: never, options: { abortSignal: AbortSignal }): Promise<unknown> },
+    command:
       | DescribeProvisioningTemplateCommand
       | UpdateProvisioningTemplateCommand
       | DescribeStackResourceCommand
       | DescribeStacksCommand,
-  >(command: C, write: boolean): C {
+    write = false,
+  ): Promise<T> {
     const stack = command.middlewareStack as unknown as {
       add(
         middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
@@ -524,7 +510,7 @@ class Invocation {
       },
       { step: 'deserialize', priority: 'high', name: 'settingsObserveAttempt' },
     );
-    return command;
+    return client.send(command as never, { abortSignal: this.#phase.signal }) as Promise<T>;
   }
 
   /**
