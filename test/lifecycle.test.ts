@@ -133,31 +133,16 @@ describe('Create -> Update -> Delete', () => {
 });
 
 describe('a rollback that starts while the template is being written', () => {
-  /**
-   * Holds the next UpdateProvisioningTemplate until the returned `release`
-   * is called; `arrived` resolves once IoT has received it. In between,
-   * CloudFormation (after another resource failed) cancels the event and
-   * runs its rollback.
-   */
-  function holdNextWrite(): { arrived: Promise<void>; release: () => void } {
-    let release!: () => void;
-    h.iot.inject({ method: 'PATCH', until: new Promise<void>((resolve) => (release = resolve)) });
-    const seen = h.iot.requests.length;
-    const arrived = (async () => {
-      for (let waited = 0; !h.iot.requests.slice(seen).some((r) => r.method === 'PATCH'); waited += 5) {
-        if (waited > 10_000) throw new Error('the handler sent no UpdateProvisioningTemplate');
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    })();
-    return { arrived, release };
-  }
+  // Each test holds the next UpdateProvisioningTemplate (FakeIot.holdWrites)
+  // and, before releasing it, has CloudFormation (after another resource
+  // failed) cancel the event and run its rollback.
 
   test("Create: the rollback's Delete reads the template before the write lands; the Create then removes the hook again", async () => {
     const before = seed();
     const props = settings({ TemplateName: NAME, Description: 'new', PreProvisioningHook: HOOK_A });
-    const held = holdNextWrite();
+    const held = h.iot.holdWrites();
     const creating = h.create(props);
-    await held.arrived;
+    await held.arrived();
 
     // CloudFormation cancels the Create and deletes the resource under an id of its own.
     h.cfnApi.setStatus('Settings', 'CREATE_FAILED');
@@ -167,7 +152,7 @@ describe('a rollback that starts while the template is being written', () => {
     expect(deleted.iotRequests.filter((r) => r.method === 'PATCH' && r.outcome !== 'pending')).toEqual([]); // no hook yet
     expect(h.cfnApi.status('Settings')).toBe('DELETE_COMPLETE');
 
-    held.release();
+    await held.release();
     const created = await creating;
     const reason = expectFailed(created, NAME);
     expect(reason).toMatch(
@@ -206,9 +191,9 @@ describe('a rollback that starts while the template is being written', () => {
       expectSuccess(await h.create(a), NAME);
       const stateA = h.iot.template(NAME)!;
 
-      const held = holdNextWrite();
+      const held = h.iot.holdWrites();
       const forward = h.update(NAME, b, a);
-      await held.arrived;
+      await held.arrived();
       h.cfnApi.setStatus('Settings', 'UPDATE_FAILED'); // cancelled
       h.cfnApi.stackStatus = 'UPDATE_ROLLBACK_IN_PROGRESS';
       const back = await h.update(NAME, a, b);
@@ -216,7 +201,7 @@ describe('a rollback that starts while the template is being written', () => {
       expect(back.cfnRequests.map((r) => r.answer)).toEqual(['UPDATE_IN_PROGRESS']); // the rollback's own check passes
       expect(h.iot.template(NAME)).toEqual(stateA);
 
-      held.release();
+      await held.release();
       const reason = expectFailed(await forward, NAME);
       expect(reason).toMatch(
         /stopped updating this resource .* now UPDATE_COMPLETE, the stack UPDATE_ROLLBACK_IN_PROGRESS\)\. The old settings were written back\.$/,
@@ -229,13 +214,13 @@ describe('a rollback that starts while the template is being written', () => {
     const before = seed();
     const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
     const event = h.createEvent(props);
-    const held = holdNextWrite();
+    const held = h.iot.holdWrites();
     const slow = h.send(event, { handler: freshBundledHandler() });
-    await held.arrived;
+    await held.arrived();
     expectSuccess(await h.send(event), NAME);
     expect(h.cfnApi.status('Settings')).toBe('CREATE_COMPLETE');
 
-    held.release();
+    await held.release();
     const second = await slow;
     // Both answers share the RequestId: the slower one's is the last PUT.
     expect(second.puts.at(-1)?.body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: NAME });
@@ -246,10 +231,10 @@ describe('a rollback that starts while the template is being written', () => {
   test('without a rollback, a slow write succeeds after one question to CloudFormation', async () => {
     const before = seed();
     const props = settings({ TemplateName: NAME, PreProvisioningHook: HOOK_A });
-    const held = holdNextWrite();
+    const held = h.iot.holdWrites();
     const creating = h.create(props);
-    await held.arrived;
-    held.release();
+    await held.arrived();
+    await held.release();
     const created = await creating;
     expectSuccess(created, NAME);
     expectAtMostTwoCalls(created.iotRequests);

@@ -467,20 +467,16 @@ describe('the time kept for the question after a write', () => {
   test('a write still unanswered when only SETTINGS_CHECK_RESERVE_MS is left is cut off there, and does not land', async () => {
     // SHORT_LAMBDA: work ends 1.5 s after the start; a write followed by a question ends 300 ms before that.
     const before = seed();
-    let release!: () => void;
-    const latch = new Promise<void>((resolve) => (release = resolve));
     // Every attempt held (the SDK's own timeout retries the first one after 1 s).
-    h.iot.inject({ method: 'PATCH', until: latch }, 10);
+    const held = h.iot.holdWrites(10);
     const start = Date.now();
     // Released after the write's own cut-off (1.2 s) but before the handler's deadline (1.5 s):
     // without the reserve, the write would land now and leave no time to ask CloudFormation.
-    const timer = setTimeout(() => release(), 1_350);
+    const timer = setTimeout(() => void held.release(), 1_350);
 
     const created = await h.create(ASKED, SHORT_LAMBDA);
     clearTimeout(timer);
-    release();
-    await latch;
-    await new Promise((resolve) => setImmediate(resolve)); // the fake answers the held requests
+    await held.release();
 
     const reason = expectFailed(created, NAME);
     expect(reason).toMatch(

@@ -401,6 +401,32 @@ export class FakeIot extends LocalServer {
     this.templates.set(name, { ...state, ...change });
   }
 
+  /**
+   * Hold the next `times` UpdateProvisioningTemplate requests, unanswered and
+   * not applied, until `release()`. `arrived()` resolves once the first has
+   * come in; `release()` resolves once the held requests are answered (or, if
+   * their sender gave up, abandoned).
+   */
+  holdWrites(times = 1): { arrived: () => Promise<void>; release: () => Promise<void> } {
+    let open!: () => void;
+    const latch = new Promise<void>((resolve) => (open = resolve));
+    this.inject({ method: 'PATCH', until: latch }, times);
+    const seen = this.requests.length;
+    return {
+      arrived: async () => {
+        for (let waited = 0; !this.requests.slice(seen).some((r) => r.method === 'PATCH'); waited += 5) {
+          if (waited > 10_000) throw new Error('no UpdateProvisioningTemplate arrived');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      },
+      release: async () => {
+        open();
+        await latch;
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+    };
+  }
+
   /** Recorded requests, optionally those for one template and/or one method. */
   calls(filter: { templateName?: string; method?: string } = {}): RecordedRequest[] {
     return this.requests.filter(
