@@ -15,6 +15,7 @@ import {
   Annotations,
   ArnFormat,
   Aspects,
+  CfnResource,
   Duration,
   Lazy,
   Names,
@@ -25,7 +26,6 @@ import {
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { HandlerCode } from './handler-code';
 import { MAX_TEMPLATE_NAME_LENGTH, ScopedNames, scopeNames } from './scoping';
@@ -66,9 +66,14 @@ export const SERVICE_TIMEOUT = Duration.minutes(10);
  * this, it could still be writing when CloudFormation has given up and its
  * rollback has removed the hook, and would set the hook again. Dropped, it
  * leaves CloudFormation to fail the resource at SERVICE_TIMEOUT.
- * MAX_EVENT_AGE + HANDLER_TIMEOUT < SERVICE_TIMEOUT.
+ * MAX_EVENT_AGE + HANDLER_TIMEOUT < SERVICE_TIMEOUT. Every custom resource
+ * depends on the function's event invoke config, so this holds from the
+ * first event of a first deployment on.
  */
 export const MAX_EVENT_AGE = Duration.minutes(6);
+
+/** How long the handler's log group keeps its logs. */
+export const LOG_RETENTION_DAYS = 365;
 
 /** Warning id emitted when template permissions are widened to fit IAM's limit. */
 export const WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:permissionsWidened';
@@ -116,10 +121,13 @@ export class SettingsProvider extends Construct {
     return (existing as SettingsProvider | undefined) ?? new SettingsProvider(stack, PROVIDER_ID);
   }
 
-  public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly policy: iam.CfnPolicy;
-  private readonly logGroup: logs.LogGroup;
+  /** The handler function: the service token of every custom resource in the stack. */
+  public readonly function: lambda.CfnFunction;
+  /** Lambda's settings for CloudFormation's asynchronous events; the custom resources depend on it. */
+  public readonly eventInvokeConfig: lambda.CfnEventInvokeConfig;
+  private readonly logGroup: CfnResource;
   private readonly registrations: Registration[] = [];
   private readonly hookPermissions = new Map<
     string,
@@ -131,10 +139,17 @@ export class SettingsProvider extends Construct {
 
     const handlerHash = readHandlerHash();
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
+    // The handler's resources are L1s, at the paths (and so the logical ids)
+    // their L2s would have, as aws-cdk-lib's own CustomResourceProvider builds
+    // its handler: nothing of the app's feature flags or property injectors
+    // for lambda.Function reaches them (a flag such as
+    // @aws-cdk/aws-lambda:useCdkManagedLogGroup would add a second log group),
+    // and synth does not load aws-logs for one log group (about 15 ms).
+    this.logGroup = new CfnResource(new Construct(this, 'Logs'), 'Resource', {
+      type: 'AWS::Logs::LogGroup',
+      properties: { RetentionInDays: LOG_RETENTION_DAYS },
     });
+    this.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -169,23 +184,28 @@ export class SettingsProvider extends Construct {
       },
     });
 
-    this.function = new lambda.Function(this, 'Handler', {
+    const handler = new Construct(this, 'Handler');
+    // The hash is computed when the package is built, so synth need not fingerprint the bundle.
+    const code = new HandlerCode(HANDLER_ASSET_DIR, handlerHash);
+    const { s3Location } = code.bind(handler);
+    this.function = new lambda.CfnFunction(handler, 'Resource', {
       description: 'Applies IoT provisioning template settings for Custom::IoTProvisioningTemplateSettings',
-      // The hash is computed when the package is built, so synth need not fingerprint the bundle.
-      code: new HandlerCode(HANDLER_ASSET_DIR, handlerHash),
+      code: { s3Bucket: s3Location?.bucketName, s3Key: s3Location?.objectKey },
       handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      runtime: lambda.Runtime.NODEJS_24_X.name,
+      architectures: [lambda.Architecture.ARM_64.name],
       memorySize: 256,
-      timeout: HANDLER_TIMEOUT,
-      maxEventAge: MAX_EVENT_AGE,
-      role: this.role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
+      timeout: HANDLER_TIMEOUT.toSeconds(),
+      role: this.role.roleArn,
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.ref },
     });
-    // The function may log from its first invocation on.
-    this.function.node.addDependency(this.policy);
-    acknowledgeNagFindings(this.function);
+    code.bindToResource(this.function);
+    this.eventInvokeConfig = new lambda.CfnEventInvokeConfig(new Construct(handler, 'EventInvokeConfig'), 'Resource', {
+      functionName: this.function.ref,
+      qualifier: '$LATEST',
+      maximumEventAgeInSeconds: MAX_EVENT_AGE.toSeconds(),
+    });
+    acknowledgeNagFindings(handler);
 
     this.node.addValidation({ validate: () => this.warnIfWidened() });
   }
@@ -202,11 +222,13 @@ export class SettingsProvider extends Construct {
 
   /**
    * Register a template. Returns what its custom resource must depend on:
-   * the policy, and the invoke permissions of its hook if it has one.
+   * the policy (still in place when its Delete runs), the handler's event
+   * invoke config (in force for its first event), and the invoke permissions
+   * of its hook if it has one.
    */
   public register(registration: Registration): IConstruct[] {
     this.registrations.push(registration);
-    const dependencies: IConstruct[] = [this.policy];
+    const dependencies: IConstruct[] = [this.policy, this.eventInvokeConfig];
     if (registration.hookFunction) {
       dependencies.push(this.hookPermission(registration.hookFunction));
     }
@@ -296,7 +318,7 @@ export class SettingsProvider extends Construct {
   private renderPolicy() {
     const { patterns } = this.scopedTemplates();
     return policyDocument({
-      logGroupArn: this.logGroup.logGroupArn,
+      logGroupArn: this.logGroup.getAtt('Arn').toString(),
       templateArns: patterns.map((p) => this.templateArn(p)),
       roleArns: this.roleArns(),
       stackArn: Stack.of(this).stackId,
@@ -355,7 +377,7 @@ function readHandlerHash(): string {
  * The template wildcard of a widened policy (see warnIfWidened) is not
  * acknowledged: a security team should see it and decide.
  */
-function acknowledgeNagFindings(handler: lambda.Function): void {
+function acknowledgeNagFindings(handler: Construct): void {
   Validations.of(handler).acknowledge(
     {
       id: 'Serverless-LambdaDLQ',

@@ -149,7 +149,7 @@ export class ProvisioningTemplateSettings extends Construct {
     };
 
     const resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.function.functionArn,
+      serviceToken: provider.function.attrArn,
       resourceType: RESOURCE_TYPE,
       properties,
       serviceTimeout: SERVICE_TIMEOUT,

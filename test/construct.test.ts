@@ -8,6 +8,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
 import {
@@ -728,13 +729,36 @@ describe('ordering', () => {
     expect(resource.DependsOn).toEqual(expect.arrayContaining([policyId, permissionId]));
   });
 
-  test('the handler function exists only after its policy (it can log from the first call)', () => {
+  test("every custom resource, with or without a hook, depends on the handler's event invoke config, so its first event already has the maximum event age", () => {
     const { template } = stackWith((stack) => {
       new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+      new ProvisioningTemplateSettings(stack, 'B', {
+        templateName: 'b',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+      });
     });
-    const [policyId] = Object.keys(template.findResources('AWS::IAM::Policy'));
-    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: HANDLER }));
-    expect(fn.DependsOn).toEqual(expect.arrayContaining([policyId]));
+    const configs = template.findResources('AWS::Lambda::EventInvokeConfig', {
+      Properties: { MaximumEventAgeInSeconds: MAX_EVENT_AGE.toSeconds(), Qualifier: '$LATEST' },
+    });
+    expect(Object.keys(configs)).toHaveLength(1);
+    const resources = Object.values(template.findResources(RESOURCE_TYPE));
+    expect(resources).toHaveLength(2);
+    for (const resource of resources) {
+      expect(resource.DependsOn).toEqual(expect.arrayContaining(Object.keys(configs)));
+    }
+  });
+
+  test("the handler's resources render the same whatever the app's lambda.Function feature flags", () => {
+    const render = (context: Record<string, unknown>) => {
+      const stack = new Stack(new App({ context }), 'Test', { env: ENV });
+      new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+      return Template.fromStack(stack).toJSON();
+    };
+    const plain = render({});
+    // With this flag, lambda.Function creates a log group of its own when it is given none.
+    const flagged = render({ [cxapi.USE_CDK_MANAGED_LAMBDA_LOGGROUP]: true });
+    expect(flagged.Resources).toEqual(plain.Resources);
+    expect(Object.values(plain.Resources).filter((r: any) => r.Type === 'AWS::Logs::LogGroup')).toHaveLength(1);
   });
 });
 

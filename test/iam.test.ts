@@ -92,7 +92,7 @@ function synthesize(stack: Stack) {
       ours.set(id, template.Resources[id]);
     }
   }
-  const logicalId = (c: IConstruct) => stack.resolve((c.node.defaultChild as CfnResource).logicalId) as string;
+  const logicalId = (c: IConstruct) => stack.resolve(((c.node.defaultChild ?? c) as CfnResource).logicalId) as string;
   const idOf = {
     role: logicalId(provider.role),
     function: logicalId(provider.function),
