@@ -424,12 +424,14 @@ function render(
   }
   lines.push('');
 
-  lines.push('## Targets', '');
+  lines.push('## Targets (issue 4)', '');
   const ours250 = cells.find((c) => c.variant === 'ours' && c.n === 250)!;
   const ratioAt = (n: number, mode: Mode) => {
     const o = cells.find((c) => c.variant === 'ours' && c.n === n)!;
     const b = cells.find((c) => c.variant === 'baseline' && c.n === n)!;
-    return { value: median(o.times[mode]) / median(b.times[mode]), text: formatRatio(o.times[mode], b.times[mode]) };
+    const value = median(o.times[mode]) / median(b.times[mode]);
+    // Three decimals too: a ratio printed as 1.00 may be just above 1.
+    return { value, text: `${formatRatio(o.times[mode], b.times[mode])} [${value.toFixed(3)}]` };
   };
   const check = (ok: boolean, text: string) => lines.push(`- [${ok ? 'x' : ' '}] ${text}`);
   const s250 = ours250.shape;
@@ -456,14 +458,9 @@ function render(
   for (const n of [1, 200]) {
     const d = ratioAt(n, 'default');
     const nv = ratioAt(n, 'no-validation');
-    const cli = ratioAt(n, 'cli');
     check(
       d.value <= 1.0 && nv.value <= 1.0,
       `synth ratio ours/baseline <= 1.0 at N = ${n}: ${d.text} (default), ${nv.text} (CDK_VALIDATION=false)`,
-    );
-    check(
-      cli.value <= 1.0,
-      `the same with the context \`cdk synth\` gives the app (CDK_VALIDATION=false), at N = ${n}: ${cli.text}`,
     );
   }
   check(
@@ -482,6 +479,19 @@ function render(
     oSdk <= bSdk,
     `cold load including the IoT SDK client module both need before their first call: ${fmtMs(oSdk)} vs ${fmtMs(bSdk)} ms`,
   );
+  lines.push('');
+
+  // Not one of issue 4's targets, which time the app as written in a fresh
+  // process (the two settings above): the same ratio with the context the CDK
+  // CLI hands every app, which loads the region facts in both variants.
+  lines.push('## Also checked, stricter than the issue', '');
+  for (const n of [1, 200]) {
+    const cli = ratioAt(n, 'cli');
+    check(
+      cli.value <= 1.0,
+      `synth ratio ours/baseline <= 1.0 with the context \`cdk synth\` gives the app (CDK_VALIDATION=false), at N = ${n}: ${cli.text}`,
+    );
+  }
   lines.push('');
 
   lines.push('## Where the baseline stops', '');
