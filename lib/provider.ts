@@ -20,7 +20,10 @@ import {
   Lazy,
   Names,
   RemovalPolicy,
+  ITaggable,
   Stack,
+  TagManager,
+  TagType,
   Token,
   Validations,
 } from 'aws-cdk-lib';
@@ -127,7 +130,7 @@ export class SettingsProvider extends Construct {
   public readonly function: lambda.CfnFunction;
   /** Lambda's settings for CloudFormation's asynchronous events; the custom resources depend on it. */
   public readonly eventInvokeConfig: lambda.CfnEventInvokeConfig;
-  private readonly logGroup: CfnResource;
+  private readonly logGroup: HandlerLogGroup;
   private readonly registrations: Registration[] = [];
   private readonly hookPermissions = new Map<
     string,
@@ -139,17 +142,14 @@ export class SettingsProvider extends Construct {
 
     const handlerHash = readHandlerHash();
 
-    // The handler's resources are L1s, at the paths (and so the logical ids)
-    // their L2s would have, as aws-cdk-lib's own CustomResourceProvider builds
-    // its handler: nothing of the app's feature flags or property injectors
-    // for lambda.Function reaches them (a flag such as
-    // @aws-cdk/aws-lambda:useCdkManagedLogGroup would add a second log group),
-    // and synth does not load aws-logs for one log group (about 15 ms).
-    this.logGroup = new CfnResource(new Construct(this, 'Logs'), 'Resource', {
-      type: 'AWS::Logs::LogGroup',
-      properties: { RetentionInDays: LOG_RETENTION_DAYS },
-    });
-    this.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // The handler's function, its event invoke config and its log group are
+    // L1s, at the paths (and so the logical ids) their L2s would have, as
+    // aws-cdk-lib's own CustomResourceProvider builds its handlers: property
+    // injectors and aspects written for lambda.Function or logs.LogGroup do
+    // not change them (aspects on CfnFunction still do), and synth does not
+    // load aws-logs for one log group (about 10 ms). The role stays an
+    // iam.Role, for Role.customizeRoles and permissions boundaries.
+    this.logGroup = new HandlerLogGroup(new Construct(this, 'Logs'), 'Resource');
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -200,6 +200,10 @@ export class SettingsProvider extends Construct {
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.ref },
     });
     code.bindToResource(this.function);
+    // Its only callers, the custom resources, depend on the policy too; this
+    // keeps the policy (and so the function's right to log) until the
+    // function itself is gone when the stack drops its last template.
+    this.function.node.addDependency(this.policy);
     this.eventInvokeConfig = new lambda.CfnEventInvokeConfig(new Construct(handler, 'EventInvokeConfig'), 'Resource', {
       functionName: this.function.ref,
       qualifier: '$LATEST',
@@ -355,6 +359,20 @@ export class SettingsProvider extends Construct {
       ];
     }
     return [];
+  }
+}
+
+/** The handler's log group, kept for LOG_RETENTION_DAYS and retained; tagged like any L1 (`Tags.of(...)`). */
+class HandlerLogGroup extends CfnResource implements ITaggable {
+  public readonly tags = new TagManager(TagType.KEY_VALUE, 'AWS::Logs::LogGroup');
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id, { type: 'AWS::Logs::LogGroup' });
+    this.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  }
+
+  protected get cfnProperties(): { [key: string]: unknown } {
+    return { RetentionInDays: LOG_RETENTION_DAYS, Tags: this.tags.renderTags() };
   }
 }
 

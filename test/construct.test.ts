@@ -3,12 +3,21 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnParameter, CfnResource, NestedStack, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  App,
+  CfnParameter,
+  CfnResource,
+  NestedStack,
+  PropertyInjectors,
+  RemovalPolicies,
+  RemovalPolicy,
+  Stack,
+  Tags,
+} from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as cxapi from 'aws-cdk-lib/cx-api';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
 import {
@@ -748,17 +757,52 @@ describe('ordering', () => {
     }
   });
 
-  test("the handler's resources render the same whatever the app's lambda.Function feature flags", () => {
-    const render = (context: Record<string, unknown>) => {
-      const stack = new Stack(new App({ context }), 'Test', { env: ENV });
+  test('the handler function depends on its policy, so the policy outlives it when the last template leaves the stack', () => {
+    const { template } = stackWith((stack) => {
       new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
-      return Template.fromStack(stack).toJSON();
-    };
-    const plain = render({});
-    // With this flag, lambda.Function creates a log group of its own when it is given none.
-    const flagged = render({ [cxapi.USE_CDK_MANAGED_LAMBDA_LOGGROUP]: true });
-    expect(flagged.Resources).toEqual(plain.Resources);
-    expect(Object.values(plain.Resources).filter((r: any) => r.Type === 'AWS::Logs::LogGroup')).toHaveLength(1);
+    });
+    const [policyId] = Object.keys(template.findResources('AWS::IAM::Policy'));
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: HANDLER }));
+    expect(fn.DependsOn).toEqual([policyId]);
+  });
+});
+
+describe("the handler's own resources", () => {
+  test("the handler is not changed by property injectors for lambda.Function, which do change the app's own functions", () => {
+    const app = new App();
+    PropertyInjectors.of(app).add({
+      constructUniqueId: lambda.Function.PROPERTY_INJECTION_ID,
+      inject: (props: lambda.FunctionProps) => ({ ...props, reservedConcurrentExecutions: 1, memorySize: 4096 }),
+    });
+    const stack = new Stack(app, 'Test', { env: ENV });
+    new ProvisioningTemplateSettings(stack, 'A', {
+      templateName: 'a',
+      preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+    });
+    const template = Template.fromStack(stack);
+    // The injector is in force: the app's own hook function got it.
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1, MemorySize: 4096 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ...HANDLER,
+      MemorySize: 256,
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+  });
+
+  test("stack tags reach the handler's log group, function and role", () => {
+    const stack = new Stack(new App(), 'Test', { env: ENV });
+    new ProvisioningTemplateSettings(stack, 'A', { templateName: 'a' });
+    Tags.of(stack).add('team', 'iot-platform');
+    const template = Template.fromStack(stack);
+    const tagged = { Tags: Match.arrayWith([{ Key: 'team', Value: 'iot-platform' }]) };
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, ...tagged });
+    template.hasResourceProperties('AWS::Lambda::Function', { ...HANDLER, ...tagged });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      }),
+      ...tagged,
+    });
   });
 });
 

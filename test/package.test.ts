@@ -113,7 +113,7 @@ describe('npm pack', () => {
     //   Validations.of(...).acknowledge(...)      2.252.0  (aws/aws-cdk#37668)
     //   lambda.Runtime.NODEJS_24_X                2.224.0  (aws/aws-cdk#36001)
     //   CustomResource serviceTimeout             2.15x    (aws/aws-cdk#30911)
-    //   Function logGroup and loggingFormat       2.110.0
+    //   CfnFunction loggingConfig                 <= 2.110.0 (the L2's logGroup came then)
     const FLOOR = [2, 252, 0];
     const range = pkg.peerDependencies['aws-cdk-lib'] as string;
     const match = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(range);
