@@ -17,10 +17,10 @@ import {
   Aspects,
   CfnResource,
   Duration,
+  ITaggable,
   Lazy,
   Names,
   RemovalPolicy,
-  ITaggable,
   Stack,
   TagManager,
   TagType,
@@ -188,9 +188,12 @@ export class SettingsProvider extends Construct {
     // The hash is computed when the package is built, so synth need not fingerprint the bundle.
     const code = new HandlerCode(HANDLER_ASSET_DIR, handlerHash);
     const { s3Location } = code.bind(handler);
+    if (!s3Location) {
+      throw new Error('The handler bundle was not staged as an S3 asset.');
+    }
     this.function = new lambda.CfnFunction(handler, 'Resource', {
       description: 'Applies IoT provisioning template settings for Custom::IoTProvisioningTemplateSettings',
-      code: { s3Bucket: s3Location?.bucketName, s3Key: s3Location?.objectKey },
+      code: { s3Bucket: s3Location.bucketName, s3Key: s3Location.objectKey },
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X.name,
       architectures: [lambda.Architecture.ARM_64.name],
