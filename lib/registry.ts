@@ -31,7 +31,6 @@ export class TemplateRegistry extends Construct {
     const stack = Stack.of(owner);
     const others = this.claims.get(templateName) ?? [];
     for (const other of others) {
-      const same = (a: string, b: string) => (Token.isUnresolved(a) || Token.isUnresolved(b) ? undefined : a === b);
       const sameAccount = same(stack.account, other.stack.account);
       const sameRegion = same(stack.region, other.stack.region);
       if (deployedWith(other.stack) === deployedWith(stack) || (sameAccount && sameRegion)) {
@@ -50,6 +49,11 @@ export class TemplateRegistry extends Construct {
     }
     this.claims.set(templateName, [...others, { stack, path: owner.node.path }]);
   }
+}
+
+/** Whether two account (or region) values are equal; undefined when either is not known at synth. */
+function same(a: string, b: string): boolean | undefined {
+  return Token.isUnresolved(a) || Token.isUnresolved(b) ? undefined : a === b;
 }
 
 /** The top-level stack a stack is deployed with: nested stacks share their parent's environment. */
