@@ -6,8 +6,15 @@
  * so the construct sends strings on purpose: what a unit test feeds the
  * handler is what CloudFormation would feed it.
  *
- * Internal: not exported from the package's entry point.
+ * Each managed setting is described once, in SETTINGS below: the construct
+ * checks and encodes its props from it, the handler parses, writes and
+ * undoes from it, and the tests build their inputs from it (CONTRIBUTING.md).
+ *
+ * Internal: not exported from the package's entry point. Imported by the
+ * handler bundle: types only from aws-cdk-lib and the SDK.
  */
+import type { IRole } from 'aws-cdk-lib/aws-iam';
+import type { ProvisioningHook } from './provisioning-hook';
 
 /** The `Custom::` resource type. Part of the public contract: never rename. */
 export const RESOURCE_TYPE = 'Custom::IoTProvisioningTemplateSettings';
@@ -57,3 +64,148 @@ export interface SettingsData {
 
 /** Attribute names, for `CustomResource.getAttString`. */
 export const ATTR_TEMPLATE_ARN: keyof SettingsData = 'TemplateArn';
+
+/**
+ * The fields of UpdateProvisioningTemplate's input that the handler sends
+ * (the SDK's own type is wider; lambda/aws.ts passes this one to it).
+ */
+export interface TemplateWrite {
+  templateName: string;
+  description?: string;
+  enabled?: boolean;
+  defaultVersionId?: number;
+  provisioningRoleArn?: string;
+  preProvisioningHook?: { targetArn: string; payloadVersion?: string };
+  removePreProvisioningHook?: boolean;
+}
+
+/** The settings DescribeProvisioningTemplate reports, as far as the handler reads them. */
+export interface TemplateRead {
+  readonly description?: string;
+  readonly enabled?: boolean;
+  readonly defaultVersionId?: number;
+  readonly provisioningRoleArn?: string;
+  readonly preProvisioningHook?: { readonly targetArn?: string; readonly payloadVersion?: string };
+}
+
+/** A field of UpdateProvisioningTemplate that a setting writes. */
+export type SettingField =
+  'description' | 'enabled' | 'defaultVersionId' | 'provisioningRoleArn' | 'preProvisioningHook';
+
+/** One managed setting, from the construct's prop to the SDK's field. */
+interface SettingSpec<P, V, F extends SettingField> {
+  /** The prop of ProvisioningTemplateSettingsProps. */
+  readonly prop: string;
+  /** The prop's JavaScript type, checked at synth for JavaScript callers (objects are checked by jsii). */
+  readonly propType?: 'string' | 'boolean' | 'number';
+  /** The custom resource's property. */
+  readonly key: keyof SettingsProperties;
+  /** The prop's value as the property's (CloudFormation hands every scalar to the handler as a string). */
+  readonly encode: (value: P) => V;
+  /** The UpdateProvisioningTemplate field it writes. */
+  readonly field: F;
+  /** The property's value as the field's; throws a message naming the property for a value that is not one. */
+  readonly parse: (value: V) => NonNullable<TemplateWrite[F]>;
+  /**
+   * The write that puts the template's earlier value back, given what was
+   * written; none for a setting the handler may not put back (the role: it
+   * may pass only its own stack's roles).
+   */
+  readonly restore?: (before: TemplateRead, written: TemplateWrite) => Partial<TemplateWrite>;
+}
+
+/** A row of SETTINGS, its types erased so that the rows fit in one list. */
+export type Setting = SettingSpec<never, unknown, SettingField>;
+
+function setting<P, V, F extends SettingField>(spec: SettingSpec<P, V, F>): Setting {
+  return spec as unknown as Setting;
+}
+
+function parseBoolean(value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error(`Enabled must be "true" or "false"; got ${JSON.stringify(value)}.`);
+}
+
+function parseVersion(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`DefaultVersionId must be a positive whole number; got ${JSON.stringify(value)}.`);
+  }
+  return n;
+}
+
+/**
+ * Someone else's hook that the template had before back on; our own (the
+ * one `written` set) never, removed instead.
+ */
+function restoreHook(before: TemplateRead, written: TemplateWrite): Partial<TemplateWrite> {
+  const previous = before.preProvisioningHook;
+  return previous?.targetArn && previous.targetArn !== written.preProvisioningHook?.targetArn
+    ? { preProvisioningHook: { targetArn: previous.targetArn, payloadVersion: previous.payloadVersion } }
+    : { removePreProvisioningHook: true };
+}
+
+/** Every managed setting, in the order the props are documented. */
+export const SETTINGS: readonly Setting[] = [
+  setting({
+    prop: 'description',
+    propType: 'string',
+    key: 'Description',
+    encode: (value: string) => value,
+    field: 'description',
+    parse: (value: string) => value,
+    restore: (before) => ({ description: before.description ?? '' }),
+  }),
+  setting({
+    prop: 'enabled',
+    propType: 'boolean',
+    key: 'Enabled',
+    encode: (value: boolean) => String(value),
+    field: 'enabled',
+    parse: parseBoolean,
+    restore: (before) => (before.enabled === undefined ? {} : { enabled: before.enabled }),
+  }),
+  setting({
+    prop: 'defaultVersionId',
+    propType: 'number',
+    key: 'DefaultVersionId',
+    encode: (value: number) => String(value),
+    field: 'defaultVersionId',
+    parse: parseVersion,
+    restore: (before) => (before.defaultVersionId === undefined ? {} : { defaultVersionId: before.defaultVersionId }),
+  }),
+  setting({
+    prop: 'provisioningRole',
+    key: 'ProvisioningRoleArn',
+    encode: (role: IRole) => role.roleArn,
+    field: 'provisioningRoleArn',
+    parse: (arn: string) => arn,
+  }),
+  setting({
+    prop: 'preProvisioningHook',
+    key: 'PreProvisioningHook',
+    encode: (hook: ProvisioningHook): HookProperties => ({
+      TargetArn: hook.hookFunction.functionArn,
+      PayloadVersion: hook.payloadVersion,
+    }),
+    field: 'preProvisioningHook',
+    parse: (hook: HookProperties) => ({ targetArn: hook.TargetArn, payloadVersion: hook.PayloadVersion }),
+    restore: restoreHook,
+  }),
+];
+
+/**
+ * The UpdateProvisioningTemplate input for the settings `props` manage, and
+ * only those; throws a message naming the property for a value that is not
+ * one.
+ */
+export function desiredWrite(props: SettingsProperties): TemplateWrite {
+  const input: TemplateWrite = { templateName: props.TemplateName };
+  for (const setting of SETTINGS) {
+    const value = props[setting.key];
+    if (value !== undefined) {
+      Object.assign(input, { [setting.field]: setting.parse(value as never) });
+    }
+  }
+  return input;
+}

@@ -15,7 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
-import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SettingsProperties } from './handler-contract';
+import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SETTINGS, SettingsProperties } from './handler-contract';
 import { ProvisioningHook } from './provisioning-hook';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
@@ -140,11 +140,7 @@ export class ProvisioningTemplateSettings extends Construct {
     const hook = props.preProvisioningHook;
     const properties: Omit<SettingsProperties, 'ServiceToken'> = {
       TemplateName: props.templateName,
-      Description: props.description,
-      Enabled: props.enabled === undefined ? undefined : String(props.enabled),
-      DefaultVersionId: props.defaultVersionId === undefined ? undefined : String(props.defaultVersionId),
-      ProvisioningRoleArn: props.provisioningRole?.roleArn,
-      PreProvisioningHook: hook && { TargetArn: hook.hookFunction.functionArn, PayloadVersion: hook.payloadVersion },
+      ...settingsProperties(props),
       TemplateRevision: templateRevision(this, props.templateName),
     };
 
@@ -186,20 +182,30 @@ const INVISIBLE_CHARACTERS = /\p{C}/u;
  * handler and fail only at deploy time.
  */
 function validateTypes(props: ProvisioningTemplateSettingsProps): void {
-  const expected: Array<[keyof ProvisioningTemplateSettingsProps, string, boolean]> = [
-    ['templateName', 'string', true],
-    ['description', 'string', false],
-    ['enabled', 'boolean', false],
-    ['defaultVersionId', 'number', false],
+  const expected = [
+    { prop: 'templateName', propType: 'string', required: true },
+    ...SETTINGS.map((s) => ({ ...s, required: false })),
   ];
-  for (const [prop, type, required] of expected) {
-    const value: unknown = props?.[prop];
-    if ((value !== undefined || required) && typeof value !== type) {
+  for (const { prop, propType, required } of expected) {
+    const value: unknown = (props as unknown as Record<string, unknown> | undefined)?.[prop];
+    if (propType !== undefined && (value !== undefined || required) && typeof value !== propType) {
       throw new Error(
-        `${prop} must be a ${type}${required ? '' : ' or left out'}; got ${value === undefined ? 'nothing' : `${typeof value} ${JSON.stringify(value)}`}.`,
+        `${prop} must be a ${propType}${required ? '' : ' or left out'}; got ${value === undefined ? 'nothing' : `${typeof value} ${JSON.stringify(value)}`}.`,
       );
     }
   }
+}
+
+/** The custom resource's property of each setting the props manage (SETTINGS' `encode`). */
+function settingsProperties(props: ProvisioningTemplateSettingsProps): Partial<SettingsProperties> {
+  const properties: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const value = (props as unknown as Record<string, unknown>)[setting.prop];
+    if (value !== undefined) {
+      properties[setting.key] = setting.encode(value as never);
+    }
+  }
+  return properties;
 }
 
 function validateProps(props: ProvisioningTemplateSettingsProps): void {

@@ -232,14 +232,12 @@ describe('Create', () => {
   });
 
   test('a write whose outcome is unknown keeps the template name, so the Delete can clean up', async () => {
-    process.env.SETTINGS_SDK_MAX_ATTEMPTS = '1';
     describeReturns();
     iot
       .on(UpdateProvisioningTemplateCommand)
       .rejects(new InternalFailureException({ message: 'boom', $metadata: { httpStatusCode: 500 } }));
     const event = createEvent(fullProps());
     const response = await handler(event, lambdaContext(1_050)).then(() => JSON.parse(fetchMock.mock.calls[0][1].body));
-    delete process.env.SETTINGS_SDK_MAX_ATTEMPTS;
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toMatch(
       /UpdateProvisioningTemplate on provisioning template "sensor-fleet" failed.*InternalFailureException: boom/,

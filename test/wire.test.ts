@@ -19,7 +19,8 @@ import {
   settings,
   withEnv,
 } from './support/cfn';
-import { Fault, faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
+import { faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
+import { Fault } from './support/local-server';
 
 const h = WireHarness.install();
 
@@ -68,8 +69,8 @@ describe('throttling', () => {
     expect(h.iot.template(NAME)).toEqual(asked(before, ASKED));
     const gets = h.iot.calls({ method: 'GET' });
     expect(gets.map((r) => r.outcome)).toEqual(['fault', 'fault', 'fault', 'ok']);
-    // The SDK's own retries: one call of the handler, four attempts on the wire.
-    expect(h.handlerRetries()).toBe(0);
+    // One retry layer, the handler's: every attempt on the wire is one of its own, each logged.
+    expect(h.handlerRetries('DescribeProvisioningTemplate')).toBe(3);
     expect(h.iot.pendingFaults).toBe(0);
     expectOneReadThenOneWrite(created.iotRequests);
   }, 30_000);
@@ -174,7 +175,7 @@ describe('conflicts', () => {
     expectSuccess(created, NAME);
     expect(h.iot.template(NAME)).toEqual(asked(before, ASKED));
     expect(h.iot.calls({ method: 'PATCH' }).map((r) => r.status)).toEqual([409, 409, 409, 200]);
-    // The SDK does not retry a 409; the handler does, with a new call each time.
+    // A 409 is retried like any other conflict, with a new request each time.
     expect(h.handlerRetries('UpdateProvisioningTemplate')).toBe(3);
     expectOneReadThenOneWrite(created.iotRequests);
   });
@@ -224,7 +225,7 @@ describe('a provisioning role IoT cannot assume yet (IAM propagation)', () => {
 });
 
 describe('server errors and dropped connections', () => {
-  test('InternalFailureException (500): retried by the SDK, then SUCCESS', async () => {
+  test('InternalFailureException (500): retried by the handler, then SUCCESS', async () => {
     const before = seed();
     h.iot
       .inject({ ...faults.internalFailure(), method: 'GET' }, 2)
@@ -241,10 +242,10 @@ describe('server errors and dropped connections', () => {
       'PATCH 500',
       'PATCH 200',
     ]);
-    expect(h.handlerRetries()).toBe(0);
+    expect(h.handlerRetries()).toBe(3);
   });
 
-  test('a dropped connection: retried by the SDK, then SUCCESS', async () => {
+  test('a dropped connection: retried by the handler, then SUCCESS', async () => {
     const before = seed();
     h.iot.inject({ ...faults.dropConnection(), method: 'GET' }, 2);
 
@@ -253,6 +254,7 @@ describe('server errors and dropped connections', () => {
     expectSuccess(created, NAME);
     expect(h.iot.template(NAME)).toEqual(asked(before, ASKED));
     expect(h.iot.calls({ method: 'GET' }).map((r) => r.outcome)).toEqual(['dropped', 'dropped', 'ok']);
+    expect(h.handlerRetries('DescribeProvisioningTemplate')).toBe(2);
   });
 
   test('a write that lands but whose answer is lost: retried as the same single write, then SUCCESS', async () => {
@@ -304,7 +306,7 @@ describe('slow answers', () => {
     expect(h.iot.template(NAME)).toEqual(asked(before, ASKED));
     const gets = h.iot.calls({ method: 'GET' });
     expect(gets).toHaveLength(2);
-    expect(h.handlerRetries()).toBe(0);
+    expect(h.handlerRetries('DescribeProvisioningTemplate')).toBe(1);
   }, 20_000);
 
   test('every write slow: never hangs, FAILED before the Lambda timeout', async () => {
@@ -467,7 +469,7 @@ describe('the time kept for the question after a write', () => {
   test('a write still unanswered when only SETTINGS_CHECK_RESERVE_MS is left is cut off there, and does not land', async () => {
     // SHORT_LAMBDA: work ends 1.5 s after the start; a write followed by a question ends 300 ms before that.
     const before = seed();
-    // Every attempt held (the SDK's own timeout retries the first one after 1 s).
+    // Every attempt held (the request timeout abandons the first one after 1 s, and the handler retries it).
     const held = h.iot.holdWrites(10);
     const start = Date.now();
     // Released after the write's own cut-off (1.2 s) but before the handler's deadline (1.5 s):

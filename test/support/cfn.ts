@@ -18,26 +18,22 @@ import type {
   CloudFormationCustomResourceUpdateEvent,
   Context,
 } from 'aws-lambda';
-import { CREATE_FAILED_MARKER, SettingsProperties } from '../../lib/handler-contract';
+import { CREATE_FAILED_MARKER, desiredWrite, SettingsProperties } from '../../lib/handler-contract';
 import { createEvent, deleteEvent, lambdaContext, updateEvent } from './events';
-import {
-  ACCOUNT,
-  ApiRequest,
-  CloudFormationResponseBody,
-  FakeCloudFormation,
-  FakeCloudFormationApi,
-  FakeIot,
-  REGION,
-  ReceivedResponse,
-  RecordedRequest,
-  TemplateState,
-} from './fake-iot';
+import { ApiRequest, FakeCloudFormationApi } from './fake-cfn-api';
+import { CloudFormationResponseBody, FakeCloudFormation, ReceivedResponse } from './fake-cfn-responses';
+import { ACCOUNT, FakeIot, REGION, RecordedRequest, TemplateState } from './fake-iot';
 
 export { CREATE_FAILED_MARKER };
 
 const ROOT = path.join(__dirname, '..', '..');
 export const BUNDLE = path.join(ROOT, 'assets', 'handler', 'index.js');
-const HANDLER_SOURCE = path.join(ROOT, 'lambda', 'index.ts');
+/** What the bundle is built from: the handler's modules, and the lib/ modules they import. */
+const HANDLER_SOURCES = [
+  ...fs.readdirSync(path.join(ROOT, 'lambda')).map((file) => path.join(ROOT, 'lambda', file)),
+  path.join(ROOT, 'lib', 'handler-contract.ts'),
+  path.join(ROOT, 'lib', 'timing.ts'),
+];
 
 export const SERVICE_TOKEN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:wire-test-SettingsHandler`;
 
@@ -47,8 +43,9 @@ function assertBundleFresh(): void {
   if (!fs.existsSync(BUNDLE)) {
     throw new Error(`${BUNDLE} is missing: run \`npm run build\` first.`);
   }
-  if (fs.statSync(BUNDLE).mtimeMs < fs.statSync(HANDLER_SOURCE).mtimeMs) {
-    throw new Error(`${BUNDLE} is older than lambda/index.ts: run \`npm run build\` first.`);
+  const stale = HANDLER_SOURCES.filter((source) => fs.statSync(BUNDLE).mtimeMs < fs.statSync(source).mtimeMs);
+  if (stale.length > 0) {
+    throw new Error(`${BUNDLE} is older than ${stale.join(', ')}: run \`npm run build\` first.`);
   }
 }
 
@@ -60,8 +57,7 @@ export function bundledHandler(): Handler {
 }
 
 /**
- * A new instance of the bundled handler module: its own IoT client, its own
- * SDK retry quota. What a separate Lambda sandbox has, as CloudFormation's
+ * A new instance of the bundled handler module: its own IoT client. What a separate Lambda sandbox has, as CloudFormation's
  * parallel custom resources get when Lambda scales out.
  * (@aws-sdk/* stays shared, as it is external to the bundle.)
  */
@@ -138,7 +134,6 @@ export const FAST_SETTINGS: Record<string, string> = {
   SETTINGS_RETRY_BASE_DELAY_MS: '20',
   SETTINGS_RETRY_MAX_DELAY_MS: '200',
   SETTINGS_ROLE_PROPAGATION_MS: '1500',
-  SETTINGS_SDK_MAX_ATTEMPTS: '4',
   SETTINGS_REQUEST_TIMEOUT_MS: '1000',
   SETTINGS_RESPONSE_ATTEMPTS: '6',
   SETTINGS_CHECK_RESERVE_MS: '300',
@@ -266,8 +261,8 @@ export class WireHarness {
   /**
    * The handler events go to by default: one instance of the bundled module
    * per test, reused by every event of the test (one warm Lambda sandbox).
-   * A new instance per test keeps tests independent: the SDK's retry quota
-   * lives in the module's cached client.
+   * A new instance per test keeps tests independent: each has its own
+   * cached clients.
    */
   get handler(): Handler {
     this.sandbox ??= freshBundledHandler();
@@ -372,18 +367,9 @@ export class WireHarness {
 
 /** The template state `props` asks for, starting from `before`: only the fields given change. */
 export function asked(before: TemplateState, props: SettingsProperties): TemplateState {
-  const next: { -readonly [K in keyof TemplateState]: TemplateState[K] } = structuredClone(before);
-  if (props.Description !== undefined) next.description = props.Description;
-  if (props.Enabled !== undefined) next.enabled = props.Enabled === 'true';
-  if (props.DefaultVersionId !== undefined) next.defaultVersionId = Number(props.DefaultVersionId);
-  if (props.ProvisioningRoleArn !== undefined) next.provisioningRoleArn = props.ProvisioningRoleArn;
-  if (props.PreProvisioningHook !== undefined) {
-    next.preProvisioningHook = {
-      targetArn: props.PreProvisioningHook.TargetArn,
-      payloadVersion: props.PreProvisioningHook.PayloadVersion,
-    };
-  }
-  return next;
+  // Every setting the properties manage, parsed as SETTINGS says (lib/handler-contract.ts).
+  const { templateName: _name, ...written } = desiredWrite(props);
+  return { ...structuredClone(before), ...written } as TemplateState;
 }
 
 /** `request` for one template only. */

@@ -1,0 +1,131 @@
+/**
+ * A local stand-in for CloudFormation's API, over real HTTP on 127.0.0.1
+ * (a random port).
+ *
+ * FakeCloudFormationApi answers the CloudFormation API calls the handler
+ * makes, DescribeStackResource and DescribeStacks (AWS query protocol: a
+ * form-encoded POST, an XML answer), from the resource statuses the test
+ * harness keeps and a stack status the test sets, and can be scripted to
+ * fail them or to throttle above a request rate.
+ */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import { LocalServer, readBody } from './local-server';
+
+/** A scripted error answer to the CloudFormation API, as its query protocol sends errors. */
+export interface ApiFault {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** One CloudFormation API request the handler made. */
+export interface ApiRequest {
+  readonly action: string;
+  readonly params: Record<string, string>;
+  readonly at: number;
+  /** The status answered, or the fault's code. */
+  readonly answer: string;
+}
+
+const CFN_XMLNS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+
+function xmlEscape(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * CloudFormation's API, for the calls the handler makes: DescribeStackResource
+ * on the resources it keeps a status for (the test harness sets them as
+ * CloudFormation would), and DescribeStacks. A separate server from
+ * FakeCloudFormation, as the API and the pre-signed response URL are in AWS.
+ */
+export class FakeCloudFormationApi extends LocalServer {
+  readonly requests: ApiRequest[] = [];
+  /** What DescribeStacks answers. */
+  stackStatus = 'UPDATE_IN_PROGRESS';
+  /** Resource status by logical id; a logical id not here "does not exist" in the stack. */
+  private readonly statuses = new Map<string, string>();
+  private readonly apiFaults: ApiFault[] = [];
+
+  reset(): void {
+    this.clearTimers();
+    this.requests.length = 0;
+    this.statuses.clear();
+    this.apiFaults.length = 0;
+    this.stackStatus = 'UPDATE_IN_PROGRESS';
+    this.resetRate();
+  }
+
+  setStatus(logicalId: string, status: string | undefined): void {
+    if (status === undefined) this.statuses.delete(logicalId);
+    else this.statuses.set(logicalId, status);
+  }
+
+  status(logicalId: string): string | undefined {
+    return this.statuses.get(logicalId);
+  }
+
+  /** The next `times` requests get `fault` instead of their answer. */
+  injectApi(fault: ApiFault, times = 1): this {
+    for (let i = 0; i < times; i++) this.apiFaults.push(fault);
+    return this;
+  }
+
+  protected receive(req: http.IncomingMessage, res: http.ServerResponse): void {
+    void readBody(req).then((rawBody) => {
+      const params = Object.fromEntries(new URLSearchParams(rawBody));
+      const action = params.Action ?? '';
+      const requestId = randomUUID();
+      const fail = (fault: ApiFault) => {
+        this.requests.push({ action, params, at: Date.now(), answer: fault.code });
+        res.writeHead(fault.status, { 'content-type': 'text/xml' });
+        res.end(
+          `<ErrorResponse xmlns="${CFN_XMLNS}"><Error><Type>Sender</Type><Code>${fault.code}</Code>` +
+            `<Message>${xmlEscape(fault.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+        );
+      };
+      const fault = this.apiFaults.shift();
+      if (fault) return fail(fault);
+      if (!this.admit()) return fail({ status: 400, code: 'Throttling', message: 'Rate exceeded' });
+      if (req.method === 'POST' && action === 'DescribeStacks') {
+        this.requests.push({ action, params, at: Date.now(), answer: this.stackStatus });
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(
+          `<DescribeStacksResponse xmlns="${CFN_XMLNS}"><DescribeStacksResult><Stacks><member>` +
+            `<StackId>${xmlEscape(params.StackName ?? '')}</StackId><StackName>test</StackName>` +
+            `<CreationTime>2026-11-26T00:00:00.000Z</CreationTime><StackStatus>${this.stackStatus}</StackStatus>` +
+            `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${requestId}</RequestId>` +
+            `</ResponseMetadata></DescribeStacksResponse>`,
+        );
+        return;
+      }
+      if (req.method !== 'POST' || action !== 'DescribeStackResource') {
+        return fail({
+          status: 400,
+          code: 'InvalidAction',
+          message: `${req.method} ${action} is not supported by this fake`,
+        });
+      }
+      const logicalId = params.LogicalResourceId ?? '';
+      const status = this.statuses.get(logicalId);
+      if (status === undefined) {
+        return fail({
+          status: 400,
+          code: 'ValidationError',
+          message: `Resource ${logicalId} does not exist for stack ${params.StackName}`,
+        });
+      }
+      this.requests.push({ action, params, at: Date.now(), answer: status });
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(
+        `<DescribeStackResourceResponse xmlns="${CFN_XMLNS}"><DescribeStackResourceResult><StackResourceDetail>` +
+          `<StackId>${xmlEscape(params.StackName ?? '')}</StackId><LogicalResourceId>${xmlEscape(logicalId)}</LogicalResourceId>` +
+          `<ResourceType>Custom::IoTProvisioningTemplateSettings</ResourceType>` +
+          `<LastUpdatedTimestamp>${new Date().toISOString()}</LastUpdatedTimestamp><ResourceStatus>${status}</ResourceStatus>` +
+          `</StackResourceDetail></DescribeStackResourceResult><ResponseMetadata><RequestId>${requestId}</RequestId>` +
+          `</ResponseMetadata></DescribeStackResourceResponse>`,
+      );
+    });
+  }
+}
