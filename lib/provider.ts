@@ -1,14 +1,14 @@
 /**
  * The one handler per stack that every ProvisioningTemplateSettings in that
- * stack shares: function, role, log group, the role's policy and the invoke
- * permissions of the pre-provisioning hooks.
+ * stack shares: function, role, log group, the role's policy, and (through
+ * lib/hook-permissions.ts) the invoke permissions of the pre-provisioning
+ * hooks. The policy's content and size are lib/handler-policy.ts.
  *
  * Permissions are rendered at synth time from every template registered in
  * the stack, so adding the 250th template changes one policy, not 250.
  *
  * Internal: not exported from the package's entry point.
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -19,19 +19,26 @@ import {
   Duration,
   ITaggable,
   Lazy,
-  Names,
   RemovalPolicy,
   Stack,
   TagManager,
   TagType,
-  Token,
   Validations,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { HandlerCode } from './handler-code';
-import { MAX_TEMPLATE_NAME_LENGTH, ScopedNames, scopeNames } from './scoping';
+import {
+  policyBudgetErrors,
+  policyDigest,
+  policyDocument,
+  policyWidenedWarning,
+  scopePolicyTemplates,
+} from './handler-policy';
+import { HookPermissions } from './hook-permissions';
+import { ScopedNames } from './scoping';
+import { TIMING } from './timing';
 
 /** Where the build puts the bundled handler (see scripts/bundle-handler.mjs). */
 export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler');
@@ -39,41 +46,19 @@ export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler')
 /** The bundle's sha256, written by the build next to the asset directory. */
 export const HANDLER_HASH_FILE = path.join(__dirname, '..', 'assets', 'handler.sha256');
 
-/** IAM's limit on the total size of a role's inline policies, whitespace removed. */
-export const INLINE_POLICY_LIMIT = 10_240;
+/** The handler's own timeout (lib/timing.ts). */
+export const HANDLER_TIMEOUT = Duration.millis(TIMING.handlerTimeoutMs);
 
-/** Kept free below the limit, for what the estimate below cannot know exactly. */
-const POLICY_SAFETY_MARGIN = 256;
-
-/**
- * What one version of the handler's policy may take: half of IAM's limit, as
- * the old and the new version are both attached while CloudFormation
- * replaces the policy.
- */
-export const POLICY_BUDGET = Math.floor((INLINE_POLICY_LIMIT - POLICY_SAFETY_MARGIN) / 2);
-
-/** The handler's own timeout. It answers CloudFormation before this, whatever happens. */
-export const HANDLER_TIMEOUT = Duration.minutes(3);
+/** CloudFormation's wait for an answer (lib/timing.ts). */
+export const SERVICE_TIMEOUT = Duration.millis(TIMING.serviceTimeoutMs);
 
 /**
- * CloudFormation's wait for an answer. Covers one redelivery of a crashed
- * invocation; a lost answer fails the stack after this, not after an hour.
+ * How long Lambda may hold an event of CloudFormation's before the handler
+ * starts on it (lib/timing.ts). Every custom resource depends on the
+ * function's event invoke config, so this holds from the first event of a
+ * first deployment on.
  */
-export const SERVICE_TIMEOUT = Duration.minutes(10);
-
-/**
- * How long Lambda may hold an event of CloudFormation's (it invokes custom
- * resources asynchronously) before the handler starts on it, retries
- * included. An event that waited longer (throttled by the account's
- * concurrency, or a retry after a crash) is dropped, not run: started after
- * this, it could still be writing when CloudFormation has given up and its
- * rollback has removed the hook, and would set the hook again. Dropped, it
- * leaves CloudFormation to fail the resource at SERVICE_TIMEOUT.
- * MAX_EVENT_AGE + HANDLER_TIMEOUT < SERVICE_TIMEOUT. Every custom resource
- * depends on the function's event invoke config, so this holds from the
- * first event of a first deployment on.
- */
-export const MAX_EVENT_AGE = Duration.minutes(6);
+export const MAX_EVENT_AGE = Duration.millis(TIMING.maxEventAgeMs);
 
 /** How long the handler's log group keeps its logs. */
 export const LOG_RETENTION_DAYS = 365;
@@ -81,33 +66,7 @@ export const LOG_RETENTION_DAYS = 365;
 /** Warning id emitted when template permissions are widened to fit IAM's limit. */
 export const WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:permissionsWidened';
 
-/** Warning id emitted when a hook's invoke permissions are widened to MAX_HOOK_PERMISSIONS patterns. */
-export const HOOK_WIDENED_WARNING_ID = 'cdk-iot-provisioning-template-settings:hookPermissionsWidened';
-
-/**
- * Most invoke permissions one hook function gets from a stack: one per
- * template, each a statement of about 450 bytes in the function's resource
- * policy, which Lambda caps at 20 KB. Past this many templates, the
- * permissions are widened to shared `prefix*` patterns.
- *
- * Each permission is also a CloudFormation resource, and every one of them
- * stays in the stack once the cap is reached (the patterns are only known at
- * synth, so the permissions cannot shrink to their number). 7 keeps a stack of
- * N templates sharing one hook at N + 12 resources of this library (the
- * handler's 5 resources and 7 permissions); see test/scale.test.ts.
- */
-export const MAX_HOOK_PERMISSIONS = 7;
-
 const PROVIDER_ID = 'IoTProvisioningTemplateSettingsProvider';
-
-// Worst-case lengths of the parts of an ARN that may be unresolved at synth.
-const WORST_PARTITION = 'aws-us-gov';
-const WORST_REGION = 'xx-xxxxxxxxx-16';
-const WORST_ACCOUNT = '123456789012';
-const WORST_ROLE_ARN_LENGTH = 160;
-const WORST_LOG_GROUP_ARN_LENGTH = 300;
-/** arn:aws-us-gov:cloudformation:<region>:<account>:stack/<128-character name>/<uuid> */
-const WORST_STACK_ARN_LENGTH = 250;
 
 /** One template managed by a construct in this stack. */
 export interface Registration {
@@ -132,10 +91,8 @@ export class SettingsProvider extends Construct {
   public readonly eventInvokeConfig: lambda.CfnEventInvokeConfig;
   private readonly logGroup: HandlerLogGroup;
   private readonly registrations: Registration[] = [];
-  private readonly hookPermissions = new Map<
-    string,
-    { readonly fn: lambda.IFunction; readonly group: Construct; readonly slots: lambda.CfnPermission[] }
-  >();
+  /** The invoke permissions of the hooks, in this construct. */
+  private readonly hooks = new HookPermissions(this, (namePattern) => this.templateArn(namePattern));
 
   private constructor(scope: Stack, id: string) {
     super(scope, id);
@@ -177,7 +134,7 @@ export class SettingsProvider extends Construct {
     Aspects.of(this).add({
       visit: (node) => {
         if (node === this.policy) {
-          const digest = this.policyDigest();
+          const digest = policyDigest(Stack.of(this).resolve(this.renderPolicy()));
           this.policy.overrideLogicalId(`${Stack.of(this).getLogicalId(this.policy)}${digest}`);
           this.policy.policyName = `IoTProvisioningTemplateSettings-${digest}`;
         }
@@ -223,8 +180,7 @@ export class SettingsProvider extends Construct {
    * invoke permissions are not.
    */
   public ownsHandlerResource(construct: IConstruct): boolean {
-    const scopes = construct.node.scopes;
-    return scopes.includes(this) && ![...this.hookPermissions.values()].some((hook) => scopes.includes(hook.group));
+    return construct.node.scopes.includes(this) && !this.hooks.holds(construct);
   }
 
   /**
@@ -237,59 +193,14 @@ export class SettingsProvider extends Construct {
     this.registrations.push(registration);
     const dependencies: IConstruct[] = [this.policy, this.eventInvokeConfig];
     if (registration.hookFunction) {
-      dependencies.push(this.hookPermission(registration.hookFunction));
+      dependencies.push(this.hooks.grant(registration.hookFunction, registration.templateName));
     }
     return dependencies;
   }
 
-  /**
-   * The invoke permissions of a hook function: one per template using it, each
-   * for that template's ARN, up to MAX_HOOK_PERMISSIONS; past that, the
-   * templates are folded into as many `prefix*` patterns. Returned as the
-   * construct that holds them all, so a custom resource depends on each.
-   */
-  private hookPermission(fn: lambda.IFunction): Construct {
-    const key = fn.node.path;
-    let hook = this.hookPermissions.get(key);
-    if (!hook) {
-      hook = { fn, group: new Construct(this, `HookInvoke${Names.nodeUniqueId(fn.node)}`), slots: [] };
-      this.hookPermissions.set(key, hook);
-    }
-    const { group, slots } = hook;
-    if (slots.length < MAX_HOOK_PERMISSIONS) {
-      const index = slots.length;
-      slots.push(
-        new lambda.CfnPermission(group, `Template${index}`, {
-          action: 'lambda:InvokeFunction',
-          functionName: fn.functionArn,
-          principal: 'iot.amazonaws.com',
-          sourceAccount: Stack.of(this).account,
-          sourceArn: Lazy.string({
-            produce: () => {
-              const { patterns } = this.scopedHookTemplates(fn);
-              return this.templateArn(patterns[index % patterns.length]);
-            },
-          }),
-        }),
-      );
-    }
-    return group;
-  }
-
-  /**
-   * The template patterns a hook's invoke permissions grant, one per
-   * permission: the exact names, in registration order (adding a template adds
-   * a permission and changes none), until there are more templates than
-   * permissions.
-   */
+  /** The template patterns a hook's invoke permissions grant, one per permission (HookPermissions). */
   public scopedHookTemplates(fn: lambda.IFunction): ScopedNames {
-    const key = fn.node.path;
-    const names = [
-      ...new Set(this.registrations.filter((r) => r.hookFunction?.node.path === key).map((r) => r.templateName)),
-    ];
-    const slots = this.hookPermissions.get(key)?.slots.length ?? 0;
-    const scoped = scopeNames(names, (patterns) => patterns.length <= slots);
-    return scoped.widened ? scoped : { patterns: names, widened: false };
+    return this.hooks.scopedTemplates(fn);
   }
 
   /** ARN of a template, or of a `prefix*` pattern of templates, in this stack's account and region. */
@@ -303,23 +214,16 @@ export class SettingsProvider extends Construct {
   }
 
   /** The template patterns the policy grants, narrowed to fit IAM's limit. */
-  public scopedTemplates() {
-    const roleArns = this.roleArns();
-    return scopeNames(
+  public scopedTemplates(): ScopedNames {
+    return scopePolicyTemplates(
       this.registrations.map((r) => r.templateName),
-      (patterns) => estimatedPolicySize(patterns, roleArns) <= POLICY_BUDGET,
+      this.roleArns(),
     );
   }
 
   private roleArns(): string[] {
     const arns = this.registrations.flatMap((r) => (r.provisioningRole ? [r.provisioningRole.roleArn] : []));
     return [...new Set(arns)];
-  }
-
-  /** A short digest of the policy's content: part of its logical id and name, so a change replaces it. */
-  private policyDigest(): string {
-    const rendered: unknown = Stack.of(this).resolve(this.renderPolicy());
-    return createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 8).toUpperCase();
   }
 
   private renderPolicy() {
@@ -333,35 +237,12 @@ export class SettingsProvider extends Construct {
   }
 
   private warnIfWidened(): string[] {
-    for (const { fn } of this.hookPermissions.values()) {
-      const hook = this.scopedHookTemplates(fn);
-      if (hook.widened) {
-        Annotations.of(this).addWarningV2(
-          HOOK_WIDENED_WARNING_ID,
-          `Hook function ${fn.node.path} is used by more provisioning templates than its ${MAX_HOOK_PERMISSIONS} invoke permissions can name one each ` +
-            `(each is a CloudFormation resource, and the function's resource policy is capped at 20 KB); AWS IoT may invoke it for the template name patterns ${hook.patterns.join(', ')}. ` +
-            'Give the templates a shared name prefix to keep the widening narrow, or use more than one hook function.',
-        );
-      }
-    }
+    this.hooks.warnIfWidened();
     const { patterns, widened } = this.scopedTemplates();
     if (widened) {
-      Annotations.of(this).addWarningV2(
-        WIDENED_WARNING_ID,
-        `${this.registrations.length} provisioning templates do not fit IAM's ${INLINE_POLICY_LIMIT}-character inline policy limit one ARN each; ` +
-          `the handler's iot:DescribeProvisioningTemplate/iot:UpdateProvisioningTemplate permission is widened to the name patterns ${patterns.join(', ')}. ` +
-          'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.',
-      );
+      Annotations.of(this).addWarningV2(WIDENED_WARNING_ID, policyWidenedWarning(this.registrations.length, patterns));
     }
-    const size = estimatedPolicySize(patterns, this.roleArns());
-    if (size > POLICY_BUDGET) {
-      return [
-        `The handler's policy would be about ${size} characters, over its ${POLICY_BUDGET}-character budget ` +
-          `(half of IAM's ${INLINE_POLICY_LIMIT}-character limit, as old and new policy coexist while it is replaced), ` +
-          `because ${this.roleArns().length} different provisioning roles are passed. Share provisioning roles, or split the templates across stacks.`,
-      ];
-    }
-    return [];
+    return policyBudgetErrors(patterns, this.roleArns());
   }
 }
 
@@ -424,64 +305,4 @@ function acknowledgeNagFindings(handler: Construct): void {
         'CloudFormation as structured JSON in its own log group, kept for a year.',
     },
   );
-}
-
-interface PolicyParts {
-  readonly logGroupArn: string;
-  readonly templateArns: string[];
-  readonly roleArns: string[];
-  /** The handler's own stack. */
-  readonly stackArn: string;
-}
-
-/** The handler's whole permission set. Used both to render the policy and to measure it. */
-function policyDocument(parts: PolicyParts) {
-  const statements: object[] = [
-    {
-      Sid: 'WriteOwnLogs',
-      Effect: 'Allow',
-      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      Resource: parts.logGroupArn,
-    },
-    {
-      Sid: 'ManageProvisioningTemplates',
-      Effect: 'Allow',
-      Action: ['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate'],
-      Resource: parts.templateArns,
-    },
-  ];
-  if (parts.roleArns.length > 0) {
-    statements.push({
-      Sid: 'PassProvisioningRoles',
-      Effect: 'Allow',
-      Action: 'iam:PassRole',
-      Resource: parts.roleArns,
-      Condition: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } },
-    });
-  }
-  // After a write, the handler asks CloudFormation whether the stack still
-  // wants it (a rollback may have started): lambda/index.ts,
-  // Invocation#confirmStillCurrent. Its own stack only.
-  statements.push({
-    Sid: 'ReadOwnStack',
-    Effect: 'Allow',
-    Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'],
-    Resource: parts.stackArn,
-  });
-  return { Version: '2012-10-17', Statement: statements };
-}
-
-/** Size of the policy as IAM counts it (no whitespace), with every unresolved part at its worst-case length. */
-export function estimatedPolicySize(templatePatterns: readonly string[], roleArns: readonly string[]): number {
-  const worst = (value: string, length: number) => (Token.isUnresolved(value) ? 'x'.repeat(length) : value);
-  const doc = policyDocument({
-    logGroupArn: 'x'.repeat(WORST_LOG_GROUP_ARN_LENGTH),
-    templateArns: templatePatterns.map(
-      (p) =>
-        `arn:${WORST_PARTITION}:iot:${WORST_REGION}:${WORST_ACCOUNT}:provisioningtemplate/${worst(p, MAX_TEMPLATE_NAME_LENGTH)}`,
-    ),
-    roleArns: roleArns.map((arn) => worst(arn, WORST_ROLE_ARN_LENGTH)),
-    stackArn: 'x'.repeat(WORST_STACK_ARN_LENGTH),
-  });
-  return JSON.stringify(doc).length;
 }

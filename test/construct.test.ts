@@ -20,14 +20,8 @@ import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
-import {
-  HANDLER_ASSET_DIR,
-  HANDLER_HASH_FILE,
-  HANDLER_TIMEOUT,
-  MAX_EVENT_AGE,
-  MAX_HOOK_PERMISSIONS,
-  SERVICE_TIMEOUT,
-} from '../lib/provider';
+import { MAX_HOOK_PERMISSIONS } from '../lib/hook-permissions';
+import { HANDLER_ASSET_DIR, HANDLER_HASH_FILE, HANDLER_TIMEOUT, MAX_EVENT_AGE, SERVICE_TIMEOUT } from '../lib/provider';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ARN_TAIL = ':iot:eu-west-1:111122223333:provisioningtemplate/';

@@ -27,7 +27,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { FleetProvisioningStack } from '../bin/example';
-import { HOOK_WIDENED_WARNING_ID, MAX_HOOK_PERMISSIONS, SettingsProvider, WIDENED_WARNING_ID } from '../lib/provider';
+import { HOOK_WIDENED_WARNING_ID, MAX_HOOK_PERMISSIONS } from '../lib/hook-permissions';
+import { SettingsProvider, WIDENED_WARNING_ID } from '../lib/provider';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ALLOWED_ACTIONS = [

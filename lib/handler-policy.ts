@@ -1,0 +1,131 @@
+/**
+ * The handler's permission set as an IAM policy document, the size IAM will
+ * count for it, and the template patterns that keep it within its budget:
+ * what lib/provider.ts renders into the handler's one inline policy.
+ *
+ * Pure functions, no constructs.
+ *
+ * Internal: not exported from the package's entry point.
+ */
+import { createHash } from 'crypto';
+import { Token } from 'aws-cdk-lib';
+import { MAX_TEMPLATE_NAME_LENGTH, ScopedNames, scopeNames } from './scoping';
+
+/** IAM's limit on the total size of a role's inline policies, whitespace removed. */
+export const INLINE_POLICY_LIMIT = 10_240;
+
+/** Kept free below the limit, for what the estimate below cannot know exactly. */
+const POLICY_SAFETY_MARGIN = 256;
+
+/**
+ * What one version of the handler's policy may take: half of IAM's limit, as
+ * the old and the new version are both attached while CloudFormation
+ * replaces the policy.
+ */
+export const POLICY_BUDGET = Math.floor((INLINE_POLICY_LIMIT - POLICY_SAFETY_MARGIN) / 2);
+
+// Worst-case lengths of the parts of an ARN that may be unresolved at synth.
+export const WORST_PARTITION = 'aws-us-gov';
+export const WORST_REGION = 'xx-xxxxxxxxx-16';
+export const WORST_ACCOUNT = '123456789012';
+export const WORST_ROLE_ARN_LENGTH = 160;
+export const WORST_LOG_GROUP_ARN_LENGTH = 300;
+/** arn:aws-us-gov:cloudformation:<region>:<account>:stack/<128-character name>/<uuid> */
+export const WORST_STACK_ARN_LENGTH = 250;
+
+/** What the handler's policy grants access to: ARNs, or tokens that resolve to them at deploy. */
+export interface PolicyParts {
+  readonly logGroupArn: string;
+  readonly templateArns: string[];
+  readonly roleArns: string[];
+  /** The handler's own stack. */
+  readonly stackArn: string;
+}
+
+/** The handler's whole permission set. Used both to render the policy and to measure it. */
+export function policyDocument(parts: PolicyParts) {
+  const statements: object[] = [
+    {
+      Sid: 'WriteOwnLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: parts.logGroupArn,
+    },
+    {
+      Sid: 'ManageProvisioningTemplates',
+      Effect: 'Allow',
+      Action: ['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate'],
+      Resource: parts.templateArns,
+    },
+  ];
+  if (parts.roleArns.length > 0) {
+    statements.push({
+      Sid: 'PassProvisioningRoles',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: parts.roleArns,
+      Condition: { StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } },
+    });
+  }
+  // After a write, the handler asks CloudFormation whether the stack still
+  // wants it (a rollback may have started): lambda/index.ts,
+  // Invocation#confirmStillCurrent. Its own stack only.
+  statements.push({
+    Sid: 'ReadOwnStack',
+    Effect: 'Allow',
+    Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'],
+    Resource: parts.stackArn,
+  });
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Size of the policy as IAM counts it (no whitespace), with every unresolved part at its worst-case length. */
+export function estimatedPolicySize(templatePatterns: readonly string[], roleArns: readonly string[]): number {
+  const worst = (value: string, length: number) => (Token.isUnresolved(value) ? 'x'.repeat(length) : value);
+  const doc = policyDocument({
+    logGroupArn: 'x'.repeat(WORST_LOG_GROUP_ARN_LENGTH),
+    templateArns: templatePatterns.map(
+      (p) =>
+        `arn:${WORST_PARTITION}:iot:${WORST_REGION}:${WORST_ACCOUNT}:provisioningtemplate/${worst(p, MAX_TEMPLATE_NAME_LENGTH)}`,
+    ),
+    roleArns: roleArns.map((arn) => worst(arn, WORST_ROLE_ARN_LENGTH)),
+    stackArn: 'x'.repeat(WORST_STACK_ARN_LENGTH),
+  });
+  return JSON.stringify(doc).length;
+}
+
+/** The template patterns the policy grants: `templateNames`, narrowed (scopeNames) until the policy fits POLICY_BUDGET. */
+export function scopePolicyTemplates(templateNames: readonly string[], roleArns: readonly string[]): ScopedNames {
+  return scopeNames(templateNames, (patterns) => estimatedPolicySize(patterns, roleArns) <= POLICY_BUDGET);
+}
+
+/**
+ * Why a policy granting `templatePatterns` and `roleArns` cannot be deployed:
+ * nothing, or that it is over its budget. Only the roles can take it there, as
+ * the patterns of scopePolicyTemplates fold down to `*`.
+ */
+export function policyBudgetErrors(templatePatterns: readonly string[], roleArns: readonly string[]): string[] {
+  const size = estimatedPolicySize(templatePatterns, roleArns);
+  if (size > POLICY_BUDGET) {
+    return [
+      `The handler's policy would be about ${size} characters, over its ${POLICY_BUDGET}-character budget ` +
+        `(half of IAM's ${INLINE_POLICY_LIMIT}-character limit, as old and new policy coexist while it is replaced), ` +
+        `because ${roleArns.length} different provisioning roles are passed. Share provisioning roles, or split the templates across stacks.`,
+    ];
+  }
+  return [];
+}
+
+/** What the warning says when scopePolicyTemplates widened the patterns of `templateCount` templates to `patterns`. */
+export function policyWidenedWarning(templateCount: number, patterns: readonly string[]): string {
+  return (
+    `${templateCount} provisioning templates do not fit IAM's ${INLINE_POLICY_LIMIT}-character inline policy limit one ARN each; ` +
+    `the handler's iot:DescribeProvisioningTemplate/iot:UpdateProvisioningTemplate permission is widened to the name patterns ${patterns.join(', ')}. ` +
+    'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.'
+  );
+}
+
+/** A short digest of a resolved policy document: part of the policy's logical id and name, so a change replaces it. */
+export function policyDigest(resolvedDocument: unknown): string {
+  return createHash('sha256').update(JSON.stringify(resolvedDocument)).digest('hex').slice(0, 8).toUpperCase();
+}
