@@ -122,3 +122,52 @@ export function stackStatus(ctx: Ctx, resource: StackResource, templateName: str
     return out.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
   });
 }
+
+/** The template's tags, or undefined when it does not exist. */
+export function listTags(
+  ctx: Ctx,
+  templateArn: string,
+  templateName: string,
+): Promise<Record<string, string> | undefined> {
+  return withRetries(ctx, { templateName, name: 'ListTagsForResource' }, async (abortSignal) => {
+    try {
+      const tags: Record<string, string> = {};
+      let nextToken: string | undefined;
+      do {
+        const command = new (iot().ListTagsForResourceCommand)({ resourceArn: templateArn, nextToken });
+        const out = await iotClient(ctx).send(command, { abortSignal });
+        for (const tag of out.tags ?? []) tags[tag.Key!] = tag.Value ?? '';
+        nextToken = out.nextToken;
+      } while (nextToken);
+      return tags;
+    } catch (e) {
+      if (errorName(e) === 'ResourceNotFoundException') return undefined;
+      throw e;
+    }
+  });
+}
+
+/** Set `tags` on the template and remove `remove` (each call only when it has something to do). */
+export async function retag(
+  ctx: Ctx,
+  templateArn: string,
+  templateName: string,
+  tags: Record<string, string>,
+  remove: readonly string[] = [],
+): Promise<void> {
+  if (Object.keys(tags).length > 0) {
+    log('TagResource', { templateName, tags });
+    const list = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    await withRetries(ctx, { templateName, name: 'TagResource', write: true }, (abortSignal) =>
+      iotClient(ctx).send(new (iot().TagResourceCommand)({ resourceArn: templateArn, tags: list }), { abortSignal }),
+    );
+  }
+  if (remove.length > 0) {
+    log('UntagResource', { templateName, tagKeys: remove });
+    await withRetries(ctx, { templateName, name: 'UntagResource', write: true }, (abortSignal) =>
+      iotClient(ctx).send(new (iot().UntagResourceCommand)({ resourceArn: templateArn, tagKeys: [...remove] }), {
+        abortSignal,
+      }),
+    );
+  }
+}

@@ -11,12 +11,21 @@
  * the rollback would have written after this write (`undoInput`), and fail.
  */
 import type { CloudFormationCustomResourceCreateEvent, CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
-import { desiredWrite, SETTINGS, SettingsProperties, TemplateRead, TemplateWrite } from '../lib/handler-contract';
+import { desiredWrite, SettingsProperties, TemplateRead, TemplateWrite } from '../lib/handler-contract';
 import { resourceStatus, stackStatus, updateTemplate } from './aws';
+import { giveBack, Record, recordTags, restoreWrite } from './ownership';
 import { Ctx, log, reserving } from './context';
 import { errorMessage, SettingsError } from './retry';
 
 export type CreateOrUpdate = CloudFormationCustomResourceCreateEvent | CloudFormationCustomResourceUpdateEvent;
+
+/** A Create (or renaming Update) that took the template over: its ARN, and what it had. */
+export interface Takeover {
+  readonly templateArn: string;
+  readonly record: Record;
+}
+
+const TAKEOVER_UNDONE = 'The template was set back as it was before, its previous owner included.';
 
 /**
  * Whether CloudFormation still wants a write. `stale` false: it gave no clear
@@ -42,6 +51,7 @@ export async function confirmStillCurrent(
   written: TemplateWrite,
   before: TemplateRead,
   old: SettingsProperties | undefined,
+  takeover?: Takeover,
 ): Promise<void> {
   const templateName = written.templateName;
   const doing = event.RequestType === 'Create' ? 'creating' : 'updating';
@@ -70,10 +80,17 @@ export async function confirmStillCurrent(
   }
   let undo: TemplateWrite | undefined;
   try {
-    undo = undoInput(event, written, before, old, verdict.deleting === true);
+    undo = takeover
+      ? { ...restoreWrite(takeover.record, written) }
+      : undoInput(written, old, verdict.deleting === true);
     log('undoing the write', { problem, undo });
     if (undo) {
+      undo.enabled ??= before.enabled;
       await updateTemplate(ctx, undo);
+    }
+    if (takeover) {
+      const tags = recordTags(takeover.record);
+      await giveBack(ctx, takeover.templateArn, templateName, tags, takeover.record.owner);
     }
   } catch (e) {
     throw new SettingsError(
@@ -81,7 +98,7 @@ export async function confirmStillCurrent(
       false,
     );
   }
-  throw new SettingsError(`${problem}. ${describeUndo(event, undo, old)}`, false);
+  throw new SettingsError(`${problem}. ${takeover ? TAKEOVER_UNDONE : describeUndo(undo)}`, false);
 }
 
 /**
@@ -128,63 +145,38 @@ async function staleness(ctx: Ctx, event: CreateOrUpdate, templateName: string):
 }
 
 /**
- * The write a rollback would have made had it run after `written`, or
- * undefined when there is nothing to write:
- * - a Create: our hook off the template (as the rollback's Delete does), and
- *   the hook of someone else's that it replaced back on;
- * - an Update whose resource or stack is being deleted: our hook off (as the
- *   Delete does);
- * - an Update of the same template: the old properties' settings, as the
- *   rollback's Update writes them (our hook off if they had none);
- * - an Update that renamed the template: the rollback's Update writes the old
- *   template only, so each setting written goes back to what the new one had
- *   before (SETTINGS' `restore`), except the provisioning role, which the
- *   handler may not pass.
+ * The write a rollback would have made had it run after an Update of the
+ * same template (a Create, or an Update that renames the template, puts back
+ * its takeover record instead), or undefined when there is nothing to write:
+ * - the resource or its stack being deleted: our hook off (as the Delete does);
+ * - otherwise the old properties' settings, as the rollback's Update writes
+ *   them (our hook off if they had none).
  */
 export function undoInput(
-  event: CreateOrUpdate,
   written: TemplateWrite,
-  before: TemplateRead,
   old: SettingsProperties | undefined,
   deleting: boolean,
 ): TemplateWrite | undefined {
-  const templateName = written.templateName;
-  const hook = SETTINGS.find((s) => s.field === 'preProvisioningHook')!;
-  if (event.RequestType === 'Create') {
-    return { templateName, ...hook.restore!(before, written) };
+  if (deleting || !old) {
+    return written.preProvisioningHook
+      ? { templateName: written.templateName, removePreProvisioningHook: true }
+      : undefined;
   }
-  if (deleting) {
-    return written.preProvisioningHook ? { templateName, removePreProvisioningHook: true } : undefined;
-  }
-  let undo: TemplateWrite;
-  if (old) {
-    undo = desiredWrite(old);
-    if (!old.PreProvisioningHook && written.preProvisioningHook) {
-      undo.removePreProvisioningHook = true;
-    }
-  } else {
-    undo = { templateName };
-    for (const setting of SETTINGS) {
-      if (setting.restore && written[setting.field] !== undefined) {
-        Object.assign(undo, setting.restore(before, written));
-      }
-    }
+  const undo = desiredWrite(old);
+  if (!old.PreProvisioningHook && written.preProvisioningHook) {
+    undo.removePreProvisioningHook = true;
   }
   return Object.keys(undo).length > 1 ? undo : undefined;
 }
 
 /** What `undo` did, for the reason CloudFormation shows. */
-function describeUndo(event: CreateOrUpdate, undo: TemplateWrite | undefined, old: SettingsProperties | undefined) {
+function describeUndo(undo: TemplateWrite | undefined): string {
   if (!undo) {
     return 'Nothing it wrote needed undoing.';
   }
-  if (undo.preProvisioningHook && event.RequestType === 'Create') {
-    return `The hook it replaced, ${undo.preProvisioningHook.targetArn}, was put back.`;
-  }
-  if (event.RequestType === 'Create' || (undo.removePreProvisioningHook && Object.keys(undo).length === 2)) {
-    return 'The hook it set was removed again.';
-  }
-  return old ? 'The old settings were written back.' : 'The renamed template was set back as it was.';
+  return undo.removePreProvisioningHook && Object.keys(undo).length <= 3
+    ? 'The hook it set was removed again.'
+    : 'The old settings were written back.';
 }
 
 function withoutFinalPeriod(text: string): string {

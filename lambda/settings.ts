@@ -12,12 +12,26 @@ import type {
 import {
   CREATE_FAILED_MARKER,
   desiredWrite,
+  SETTINGS,
   SettingsData,
   SettingsProperties,
   TemplateWrite,
 } from '../lib/handler-contract';
-import { describeTemplate, updateTemplate } from './aws';
+import { describeTemplate, listTags, retag, stackStatus, Template, updateTemplate } from './aws';
 import { Ctx, log, reserving } from './context';
+import {
+  isRollback,
+  OWNER_TAG,
+  ownerId,
+  readRecord,
+  Record,
+  recordKeys,
+  recordTags,
+  restoreWrite,
+  giveBack,
+  snapshot,
+  templateArnFor,
+} from './ownership';
 import { confirmStillCurrent, CreateOrUpdate } from './rollback';
 import { errorMessage, SettingsError } from './retry';
 
@@ -67,6 +81,9 @@ async function apply(ctx: Ctx, event: CreateOrUpdate, old: SettingsProperties | 
       true,
     );
   }
+  if (old) {
+    stopManaging(props, old, current);
+  }
   const oldHook = old?.PreProvisioningHook;
   if (!props.PreProvisioningHook && oldHook) {
     if (current.preProvisioningHook?.targetArn === oldHook.TargetArn) {
@@ -80,15 +97,62 @@ async function apply(ctx: Ctx, event: CreateOrUpdate, old: SettingsProperties | 
   }
   if (Object.keys(input).length > 1) {
     const roleArn = input.provisioningRoleArn ?? current.provisioningRoleArn;
-    // A Create's rollback only needs the hook gone; an Update's rollback writes every setting back.
-    if (event.RequestType === 'Update' || input.preProvisioningHook !== undefined) {
-      await reserving(ctx, ctx.config.checkReserveMs, (inner) => updateTemplate(inner, input, roleArn));
-      await confirmStillCurrent(ctx, event, input, current, old);
-    } else {
-      await updateTemplate(ctx, input, roleArn);
+    const templateArn = current.templateArn ?? templateArnFor(event.StackId, name);
+    // A Create, or an Update that renames the template, takes it over: the
+    // owner tag names this resource, and the record keeps what it had, both
+    // before the write (lambda/ownership.ts). An Update keeps it.
+    const record = old ? undefined : await takeOver(ctx, event, templateArn, current);
+    if (old) {
+      await retag(ctx, templateArn, name, { [OWNER_TAG]: ownerId(event) });
     }
+    // Never left to what an absent `enabled` means.
+    input.enabled ??= current.enabled;
+    await reserving(ctx, ctx.config.checkReserveMs, (inner) => updateTemplate(inner, input, roleArn));
+    await confirmStillCurrent(ctx, event, input, current, old, record && { templateArn, record });
   }
   return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
+}
+
+/**
+ * Tag the template as this resource's, with a record of what it had (kept
+ * from an earlier delivery of the same event, which already wrote).
+ */
+async function takeOver(ctx: Ctx, event: CreateOrUpdate, templateArn: string, current: Template): Promise<Record> {
+  const name = current.templateName ?? properties(event).TemplateName;
+  const tags = (await listTags(ctx, templateArn, name)) ?? {};
+  const me = ownerId(event);
+  const record = (tags[OWNER_TAG] === me && readRecord(tags)) || snapshot(current, tags[OWNER_TAG]);
+  const written = recordTags(record);
+  const stale = recordKeys(tags).filter((key) => written[key] === undefined);
+  await retag(ctx, templateArn, name, { [OWNER_TAG]: me, ...written }, stale);
+  return record;
+}
+
+/**
+ * Settings the old properties managed and the new ones do not are left as
+ * they are, and said so. A provisioning role that this app defines and the
+ * template still uses is not: the same deployment may delete that role.
+ */
+function stopManaging(props: SettingsProperties, old: SettingsProperties, current: Template): void {
+  for (const setting of SETTINGS) {
+    if (old[setting.key] !== undefined && props[setting.key] === undefined && setting.field !== 'preProvisioningHook') {
+      log('no longer managed; left as it is', { templateName: props.TemplateName, setting: setting.prop });
+    }
+  }
+  const role = old.ProvisioningRoleArn;
+  if (
+    role &&
+    !props.ProvisioningRoleArn &&
+    old.ProvisioningRoleInApp === 'true' &&
+    current.provisioningRoleArn === role
+  ) {
+    throw new SettingsError(
+      `Provisioning template "${props.TemplateName}": provisioningRole was removed from the props, but the template still uses ${role}, ` +
+        'which this construct set and this app defines: if this deployment deletes that role, every device registration with the template fails. ' +
+        'Set provisioningRole to the role the template should use from now on (a template always needs one), or keep the role and the prop. Nothing was changed.',
+      true,
+    );
+  }
 }
 
 /**
@@ -96,6 +160,12 @@ async function apply(ctx: Ctx, event: CreateOrUpdate, old: SettingsProperties | 
  * Create is cancelled (another resource failed first) or its answer was
  * lost, CloudFormation sends the Delete with an id it made up. After a
  * rename, the Delete of the old resource carries the old properties.
+ *
+ * Only the owner acts (lambda/ownership.ts). In a rollback of the deployment
+ * that created it, it puts back what the template had; otherwise it takes
+ * its hook off and leaves the rest. Without an owner tag (removed out of
+ * band, or set before owner tags existed), the hook comes off only if it is
+ * the one the properties name.
  */
 export async function onDelete(ctx: Ctx, event: CloudFormationCustomResourceDeleteEvent): Promise<Outcome> {
   const done = { physicalResourceId: event.PhysicalResourceId };
@@ -104,23 +174,53 @@ export async function onDelete(ctx: Ctx, event: CloudFormationCustomResourceDele
     return done;
   }
   const props = properties(event);
-  const ours = props.PreProvisioningHook;
-  if (!ours) {
+  const templateName = props.TemplateName;
+  const templateArn = templateArnFor(event.StackId, templateName);
+  const tags = await listTags(ctx, templateArn, templateName);
+  const me = ownerId(event);
+  const owner = tags?.[OWNER_TAG];
+  if (tags === undefined || (owner !== undefined && owner !== me)) {
+    log(tags ? 'template owned by another resource now; left alone' : 'template no longer exists; nothing to delete', {
+      templateName,
+      owner,
+      me,
+    });
     return done;
   }
-  const templateName = props.TemplateName;
+  if (owner === undefined && !props.PreProvisioningHook) {
+    return done;
+  }
   const current = await describeTemplate(ctx, templateName);
   if (current === undefined) {
     log('template no longer exists; nothing to delete', { templateName });
     return done;
   }
-  if (current.preProvisioningHook?.targetArn !== ours.TargetArn) {
+  const written = desiredWrite(props);
+  const record = owner === me ? readRecord(tags) : undefined;
+  let restore: TemplateWrite | undefined;
+  if (record && isRollback(await stackStatus(ctx, event, templateName))) {
+    restore = restoreWrite(record, written);
+  } else if (owner === undefined) {
+    log('no owner tag on the template: the hook comes off only if it is the one this resource set', {
+      templateName,
+      hook: current.preProvisioningHook?.targetArn ?? null,
+    });
+  }
+  const ours = written.preProvisioningHook?.targetArn;
+  if (!restore && ours && current.preProvisioningHook?.targetArn === ours) {
+    restore = { templateName, removePreProvisioningHook: true };
+  } else if (!restore && ours) {
     log('template has a hook that this resource did not set; left alone', {
       templateName,
       hook: current.preProvisioningHook?.targetArn ?? null,
     });
-    return done;
   }
-  await updateTemplate(ctx, { templateName, removePreProvisioningHook: true });
+  if (restore) {
+    restore.enabled ??= current.enabled;
+    await updateTemplate(ctx, restore);
+  }
+  if (owner === me) {
+    await giveBack(ctx, templateArn, templateName, tags, restore && record ? record.owner : undefined);
+  }
   return done;
 }

@@ -55,6 +55,12 @@ export interface SettingsProperties {
    * deletion overtook (lambda/index.ts, Invocation#confirmStillCurrent).
    */
   readonly Retained?: string;
+  /**
+   * `'true'` when the provisioning role is defined in the app (not imported):
+   * a deployment that stops managing it may delete it, so the handler's
+   * Update refuses to leave the template on it (lambda/settings.ts).
+   */
+  readonly ProvisioningRoleInApp?: string;
 }
 
 /** What the handler returns as the custom resource's attributes. */

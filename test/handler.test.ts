@@ -14,7 +14,10 @@ import {
   InternalFailureException,
   InvalidRequestException,
   IoTClient,
+  ListTagsForResourceCommand,
   ResourceNotFoundException,
+  TagResourceCommand,
+  UntagResourceCommand,
   UnauthorizedException,
   UpdateProvisioningTemplateCommand,
 } from '@aws-sdk/client-iot';
@@ -77,6 +80,10 @@ afterAll(() => {
 beforeEach(() => {
   iot.reset();
   cfn.reset();
+  // The owner tag and record (lambda/ownership.ts): a template nobody has tagged yet, unless a test says otherwise.
+  iot.on(ListTagsForResourceCommand).resolves({ tags: [] });
+  iot.on(TagResourceCommand).resolves({});
+  iot.on(UntagResourceCommand).resolves({});
   stackSays = undefined;
   stackStatus = 'UPDATE_IN_PROGRESS';
   fetchMock.mockReset();
@@ -282,7 +289,7 @@ describe('Update', () => {
       { PreProvisioningHook: { TargetArn: HOOK_ARN, PayloadVersion: '2020-04-01' } },
       { preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } },
     ],
-  ])('sets %s, and only what is given', async (_field, change, expected) => {
+  ])('sets %s, and only what is given (and enabled, as the template has it)', async (_field, change, expected) => {
     describeReturns();
     const response = await run(updateEvent('sensor-fleet', minimalProps(change as Partial<Props>), old));
     expect(response).toMatchObject({
@@ -291,7 +298,7 @@ describe('Update', () => {
       Data: { TemplateArn: TEMPLATE_ARN },
     });
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
-      { templateName: 'sensor-fleet', ...expected },
+      { templateName: 'sensor-fleet', enabled: false, ...expected },
     ]);
   });
 
@@ -413,7 +420,10 @@ describe('Update', () => {
 });
 
 describe('a rollback that started while the template was being written', () => {
-  const removeAgain = { templateName: 'sensor-fleet', removePreProvisioningHook: true };
+  const removeAgain = { templateName: 'sensor-fleet', removePreProvisioningHook: true, enabled: false };
+  /** A Create undone: every setting it wrote back as template() had it (no description: an empty one), our hook off. */
+  const restoreAll = { ...removeAgain, description: '' };
+  const restored = /\. The template was set back as it was before, its previous owner included\.$/;
   const writes = () => iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input);
 
   test('still creating: success, after one read, one write and one question to CloudFormation', async () => {
@@ -432,11 +442,11 @@ describe('a rollback that started while the template was being written', () => {
     expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 1);
   });
 
-  test('a Create without a hook does not ask: its rollback has nothing to undo', async () => {
+  test('a Create without a hook asks too: its rollback puts every setting back', async () => {
     describeReturns();
     const response = await run(createEvent(fullProps({ PreProvisioningHook: undefined })));
     expect(response.Status).toBe('SUCCESS');
-    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 0);
+    expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 1);
   });
 
   test('an event that writes nothing does not ask', async () => {
@@ -445,15 +455,16 @@ describe('a rollback that started while the template was being written', () => {
     expect(cfn).toHaveReceivedCommandTimes(DescribeStackResourceCommand, 0);
   });
 
-  test('a cancelled Create removes the hook again and fails, keeping the template name for the Delete', async () => {
+  test('a cancelled Create sets the template back as it was and fails, keeping the template name for the Delete', async () => {
     describeReturns();
     stackSays = 'CREATE_FAILED';
     const response = await run(createEvent(fullProps()));
-    expect(writes()).toEqual([{ ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT }, removeAgain]);
+    // The role is not written back: the template had none to put back.
+    expect(writes()).toEqual([{ ...SETTINGS_INPUT, preProvisioningHook: HOOK_INPUT }, restoreAll]);
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toBe(
       'Provisioning template "sensor-fleet": the stack stopped creating this resource while it was being written ' +
-        '(the resource is now CREATE_FAILED). The hook it set was removed again.',
+        '(the resource is now CREATE_FAILED). The template was set back as it was before, its previous owner included.',
     );
   });
 
@@ -462,17 +473,15 @@ describe('a rollback that started while the template was being written', () => {
     describeReturns({ preProvisioningHook: theirs });
     stackSays = 'DELETE_COMPLETE';
     const response = await run(createEvent(fullProps()));
-    expect(writes()[1]).toEqual({ templateName: 'sensor-fleet', preProvisioningHook: theirs });
-    expect(response.Reason).toMatch(
-      /now DELETE_COMPLETE\)\. The hook it replaced, \S*someone-elses-hook, was put back\.$/,
-    );
+    expect(writes()[1]).toEqual({ ...restoreAll, removePreProvisioningHook: undefined, preProvisioningHook: theirs });
+    expect(response.Reason).toMatch(restored);
   });
 
   test('a resource the stack no longer has counts as cancelled', async () => {
     describeReturns();
     stackSays = cfnError('ValidationError', `Resource Settings does not exist for stack ${STACK_ID}`, 400);
     const response = await run(createEvent(fullProps()));
-    expect(writes()[1]).toEqual(removeAgain);
+    expect(writes()[1]).toEqual(restoreAll);
     expect(response.Reason).toMatch(/the stack no longer has it/);
   });
 
@@ -564,11 +573,13 @@ describe('a rollback that started while the template was being written', () => {
     });
     stackSays = 'UPDATE_FAILED';
     await run(updateEvent('sensor-fleet', fullProps(), fullProps({ TemplateName: 'gateway-fleet' })));
+    // A rename takes the new template over, as a Create does: its record puts the role back too.
     expect(writes()[1]).toEqual({
       templateName: 'sensor-fleet',
       description: 'theirs',
       enabled: false,
       defaultVersionId: 1,
+      provisioningRoleArn: 'arn:aws:iam::111122223333:role/theirs',
       preProvisioningHook: theirs,
     });
   });
@@ -577,9 +588,9 @@ describe('a rollback that started while the template was being written', () => {
     describeReturns();
     stackSays = 'ROLLBACK_IN_PROGRESS';
     const response = await run(createEvent(fullProps()));
-    expect(writes()[1]).toEqual(removeAgain);
+    expect(writes()[1]).toEqual(restoreAll);
     expect(response.Reason).toMatch(
-      /could not confirm that the stack is still creating this resource: the resource is ROLLBACK_IN_PROGRESS\. The hook it set was removed again\.$/,
+      /could not confirm that the stack is still creating this resource: the resource is ROLLBACK_IN_PROGRESS\. The template was set back/,
     );
   });
 
@@ -608,8 +619,8 @@ describe('a rollback that started while the template was being written', () => {
     describeReturns({ preProvisioningHook: HOOK_INPUT });
     stackSays = 'DELETE_COMPLETE';
     const response = await run(createEvent(fullProps()));
-    expect(writes()[1]).toEqual(removeAgain);
-    expect(response.Reason).toMatch(/The hook it set was removed again\.$/);
+    expect(writes()[1]).toEqual(restoreAll);
+    expect(response.Reason).toMatch(restored);
   });
 
   test('UPDATE_COMPLETE: undone when the stack is rolling back (the rollback wrote first), not when it goes forward (another delivery answered first)', async () => {
@@ -662,9 +673,9 @@ describe('a rollback that started while the template was being written', () => {
     const response = await run(createEvent(fullProps()));
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'sensor-fleet' });
     expect(response.Reason).toMatch(
-      /^Provisioning template "sensor-fleet": could not confirm that the stack is still creating this resource: DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The hook it set was removed again\.$/,
+      /^Provisioning template "sensor-fleet": could not confirm that the stack is still creating this resource: DescribeStackResource on provisioning template "sensor-fleet" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The template was set back as it was before, its previous owner included\.$/,
     );
-    expect(writes()[1]).toEqual(removeAgain);
+    expect(writes()[1]).toEqual(restoreAll);
   });
 
   test('an Update that gets no clear answer keeps its write and succeeds, logging why (it may be the rollback itself)', async () => {
@@ -711,8 +722,9 @@ describe('Delete', () => {
     describeReturns({ preProvisioningHook: { targetArn: HOOK_ARN, payloadVersion: '2020-04-01' } });
     const response = await run(deleteEvent('sensor-fleet', fullProps()));
     expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'sensor-fleet' });
+    // enabled as the template has it, never left to what an absent enabled means.
     expect(iot.commandCalls(UpdateProvisioningTemplateCommand).map((c) => c.args[0].input)).toEqual([
-      { templateName: 'sensor-fleet', removePreProvisioningHook: true },
+      { templateName: 'sensor-fleet', removePreProvisioningHook: true, enabled: false },
     ]);
   });
 
@@ -737,10 +749,11 @@ describe('Delete', () => {
     expect(iot.calls()).toHaveLength(0);
   });
 
-  test('no hook managed: nothing to remove, no IoT call', async () => {
+  test('no hook managed and no owner tag: nothing to remove, no read of the template, no write', async () => {
     const response = await run(deleteEvent('sensor-fleet', minimalProps({ Enabled: 'true' })));
     expect(response.Status).toBe('SUCCESS');
-    expect(iot.calls()).toHaveLength(0);
+    // Only the owner tag is read: untagged, and no hook of its own, there is nothing to take off.
+    expect(iot.calls().map((c) => c.args[0].constructor.name)).toEqual(['ListTagsForResourceCommand']);
   });
 
   test('finds the template by the properties, not by the physical id, and answers with the id it was given', async () => {
@@ -754,7 +767,7 @@ describe('Delete', () => {
       templateName: 'sensor-fleet',
       removePreProvisioningHook: true,
     });
-    expect(iot.calls()).toHaveLength(2);
+    expect(iot.calls()).toHaveLength(3); // the owner tag, the template, the write
   });
 
   test('an IoT error fails the Delete with the template name, keeping the physical id', async () => {

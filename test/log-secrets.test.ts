@@ -13,7 +13,10 @@ import {
   ConflictingResourceUpdateException,
   DescribeProvisioningTemplateCommand,
   IoTClient,
+  ListTagsForResourceCommand,
   ResourceNotFoundException,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateProvisioningTemplateCommand,
 } from '@aws-sdk/client-iot';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -105,8 +108,16 @@ afterAll(() => {
   }
 });
 
-beforeEach(() => {
+/** No mocked answers but the tagging calls' (the owner tag and record, lambda/ownership.ts). */
+function resetIot() {
   iot.reset();
+  iot.on(ListTagsForResourceCommand).resolves({ tags: [] });
+  iot.on(TagResourceCommand).resolves({});
+  iot.on(UntagResourceCommand).resolves({});
+}
+
+beforeEach(() => {
+  resetIot();
   cfn.reset();
   resourceStatus = 'CREATE_IN_PROGRESS';
   cfn.on(DescribeStackResourceCommand).callsFake(() => ({ StackResourceDetail: { ResourceStatus: resourceStatus } }));
@@ -228,19 +239,19 @@ describe("the handler's log output holds no secret", () => {
     await handler(event('Create', true), context());
 
     // A Create of a template that does not exist: FAILED, with a reason.
-    iot.reset();
+    resetIot();
     iot
       .on(DescribeProvisioningTemplateCommand)
       .rejects(new ResourceNotFoundException({ message: 'Template not found', $metadata: { httpStatusCode: 404 } }));
     await handler(event('Create', true), context());
 
-    // A Create that CloudFormation cancelled while it set the hook: the hook is removed again.
-    iot.reset();
+    // A Create that CloudFormation cancelled while it set the hook: the template is set back, the hook removed again.
+    resetIot();
     iot.on(DescribeProvisioningTemplateCommand).resolves(describeWith(undefined));
     iot.on(UpdateProvisioningTemplateCommand).resolves({});
     resourceStatus = 'CREATE_FAILED';
     await handler(event('Create', true), context());
-    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).at(-1)?.args[0].input).toEqual({
+    expect(iot.commandCalls(UpdateProvisioningTemplateCommand).at(-1)?.args[0].input).toMatchObject({
       templateName: TEMPLATE_NAME,
       removePreProvisioningHook: true,
     });

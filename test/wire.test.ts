@@ -438,7 +438,7 @@ describe('CloudFormation, asked after a new hook is set whether the resource is 
     expect(created.cfnRequests.map((r) => r.answer)).toEqual(['AccessDenied', 'AccessDenied', 'CREATE_IN_PROGRESS']);
   }, 30_000);
 
-  test('AccessDenied for good: the hook is removed again and the Create fails, naming the call and the permission', async () => {
+  test('AccessDenied for good: the template is set back as it was and the Create fails, naming the call and the permission', async () => {
     const before = seed();
     h.cfnApi.injectApi(
       {
@@ -453,14 +453,14 @@ describe('CloudFormation, asked after a new hook is set whether the resource is 
 
     const reason = expectFailed(created, NAME);
     expect(reason).toMatch(
-      /^Provisioning template "FleetTemplate": could not confirm that the stack is still creating this resource: DescribeStackResource on provisioning template "FleetTemplate" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The hook it set was removed again\.$/,
+      /^Provisioning template "FleetTemplate": could not confirm that the stack is still creating this resource: DescribeStackResource on provisioning template "FleetTemplate" failed after \d+ attempts .*AccessDenied: User is not authorized to perform: cloudformation:DescribeStackResource\. The template was set back as it was before, its previous owner included\.$/,
     );
-    expect(h.iot.template(NAME)).toEqual({ ...asked(before, ASKED), preProvisioningHook: undefined });
+    expect(h.iot.template(NAME)).toEqual(before);
     expect(h.iot.calls({ method: 'PATCH' }).map((r) => r.body)).toEqual([
       expect.objectContaining({
         preProvisioningHook: { targetArn: HOOK.TargetArn, payloadVersion: HOOK.PayloadVersion },
       }),
-      { removePreProvisioningHook: true },
+      expect.objectContaining({ removePreProvisioningHook: true, enabled: before.enabled }),
     ]);
   }, 30_000);
 });
@@ -534,7 +534,10 @@ test.each<[string, Fault]>([
     expectSuccess(deleted, NAME);
     const { preProvisioningHook: _removed, ...rest } = before;
     expect(h.iot.template(NAME)).toEqual(rest);
-    expect(h.iot.calls({ method: 'PATCH' }).at(-1)!.body).toEqual({ removePreProvisioningHook: true });
+    expect(h.iot.calls({ method: 'PATCH' }).at(-1)!.body).toEqual({
+      removePreProvisioningHook: true,
+      enabled: before.enabled,
+    });
     expectOneReadThenOneWrite(deleted.iotRequests);
   },
   30_000,

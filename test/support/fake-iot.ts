@@ -167,16 +167,31 @@ const UPDATE_FIELDS = [
 ];
 
 /** AWS IoT's provisioning template API, in memory. */
+/** A tagging call, as the fake saw it. */
+export interface TagRequest {
+  readonly operation: 'ListTagsForResource' | 'TagResource' | 'UntagResource';
+  readonly resourceArn: string;
+  readonly templateName?: string;
+  readonly body: unknown;
+  status: number;
+}
+
 export class FakeIot extends LocalServer {
   readonly requests: RecordedRequest[] = [];
+  /** TagResource, UntagResource and ListTagsForResource requests (not in `requests`, and never given faults). */
+  readonly tagRequests: TagRequest[] = [];
   private readonly templates = new Map<string, TemplateState>();
+  /** Each template's tags, by template name. */
+  private readonly tags = new Map<string, Map<string, string>>();
 
   /** Forget templates, requests, faults and the rate limit. */
   reset(): void {
     this.clearTimers();
     this.clearFaults();
     this.templates.clear();
+    this.tags.clear();
     this.requests.length = 0;
+    this.tagRequests.length = 0;
     this.resetRate();
   }
 
@@ -194,7 +209,21 @@ export class FakeIot extends LocalServer {
       ...(seed.preProvisioningHook ? { preProvisioningHook: { ...seed.preProvisioningHook } } : {}),
     };
     this.templates.set(name, state);
+    this.tags.set(name, new Map());
     return this.template(name)!;
+  }
+
+  /** The template's tags, or undefined if it does not exist. */
+  tagsOf(name: string): Record<string, string> | undefined {
+    const tags = this.tags.get(name);
+    return tags && this.templates.has(name) ? Object.fromEntries(tags) : undefined;
+  }
+
+  /** Someone tags the template out of band (value undefined: the tag removed). */
+  setTag(name: string, key: string, value: string | undefined): void {
+    const tags = this.tags.get(name)!;
+    if (value === undefined) tags.delete(key);
+    else tags.set(key, value);
   }
 
   /** A copy of the template's state, or undefined if it does not exist. */
@@ -258,6 +287,10 @@ export class FakeIot extends LocalServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/tags' || url.pathname === '/untag') {
+      this.handleTags(req, url, await readBody(req), res);
+      return;
+    }
     const match = /^\/provisioning-templates\/([^/]+)$/.exec(url.pathname);
     const text = await readBody(req);
     let body: Record<string, unknown> | undefined;
@@ -321,6 +354,57 @@ export class FakeIot extends LocalServer {
     } else {
       act();
     }
+  }
+
+  /**
+   * ListTagsForResource (GET /tags?resourceArn=), TagResource (POST /tags,
+   * {resourceArn, tags: [{Key, Value}]}) and UntagResource (POST /untag,
+   * {resourceArn, tagKeys}), for provisioning template ARNs.
+   */
+  private handleTags(req: http.IncomingMessage, url: URL, text: string, res: http.ServerResponse): void {
+    const body = (text ? JSON.parse(text) : {}) as {
+      resourceArn?: string;
+      tags?: { Key: string; Value: string }[];
+      tagKeys?: string[];
+    };
+    const resourceArn = url.searchParams.get('resourceArn') ?? body.resourceArn ?? '';
+    const operation =
+      req.method === 'GET' ? 'ListTagsForResource' : url.pathname === '/untag' ? 'UntagResource' : 'TagResource';
+    const name = /:provisioningtemplate\/(.+)$/.exec(resourceArn)?.[1];
+    const record: TagRequest = { operation, resourceArn, templateName: name, body, status: 200 };
+    this.tagRequests.push(record);
+    if (!this.admit()) {
+      record.status = 400;
+      sendError(res, 400, 'ThrottlingException', 'Rate exceeded');
+      return;
+    }
+    const tags = name !== undefined && this.templates.has(name) ? this.tags.get(name)! : undefined;
+    if (!tags) {
+      record.status = 404;
+      sendError(res, 404, 'ResourceNotFoundException', `No resource ${resourceArn}.`);
+      return;
+    }
+    if (operation === 'ListTagsForResource') {
+      sendJson(res, 200, { tags: [...tags].map(([Key, Value]) => ({ Key, Value })) });
+      return;
+    }
+    for (const tag of body.tags ?? []) {
+      if (tag.Value.length > 256 || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u.test(tag.Value)) {
+        record.status = 400;
+        sendError(res, 400, 'InvalidRequestException', `Tag value of ${tag.Key} is not valid.`);
+        return;
+      }
+    }
+    const next = new Map(tags);
+    for (const tag of body.tags ?? []) next.set(tag.Key, tag.Value);
+    for (const key of body.tagKeys ?? []) next.delete(key);
+    if (next.size > 50) {
+      record.status = 400;
+      sendError(res, 400, 'InvalidRequestException', 'A resource takes at most 50 tags.');
+      return;
+    }
+    this.tags.set(name!, next);
+    sendJson(res, 200, {});
   }
 
   /** The normal answer. */
