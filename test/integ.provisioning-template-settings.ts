@@ -1,6 +1,6 @@
 /**
  * Integration test for ProvisioningTemplateSettings, run against a real AWS
- * account with integ-runner (see the README, "Integration test"). Nothing here
+ * account with integ-runner (see docs/integration-test.md). Nothing here
  * runs in `npm test`: test/integ-snapshot.test.ts only synthesizes this app
  * and compares it with the committed snapshot.
  *
