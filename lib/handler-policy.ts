@@ -33,6 +33,35 @@ export const WORST_LOG_GROUP_ARN_LENGTH = 300;
 /** arn:aws-us-gov:cloudformation:<region>:<account>:stack/<128-character name>/<uuid> */
 export const WORST_STACK_ARN_LENGTH = 250;
 
+/** What the handler may do on each managed template (tagging only with OWN_TAG_KEYS). */
+export const TEMPLATE_ACTIONS = [
+  'iot:DescribeProvisioningTemplate',
+  'iot:ListTagsForResource',
+  'iot:TagResource',
+  'iot:UntagResource',
+  'iot:UpdateProvisioningTemplate',
+];
+
+/**
+ * The actions limited to OWN_TAG_KEYS. AWS IoT documents `aws:TagKeys` for
+ * both: "Actions, resources, and condition keys for AWS IoT", Service
+ * Authorization Reference
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiot.html),
+ * and "Using tags with IAM policies", AWS IoT Core Developer Guide
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/tagging-iot-iam.html):
+ * "Use aws:TagKeys: [tag-key, ...] to require that a specific set of tag keys
+ * be used (or not used) when making an API request to create or modify a
+ * resource that allows tags."
+ */
+export const TAG_ACTIONS = ['iot:TagResource', 'iot:UntagResource'];
+
+/**
+ * The tag keys the handler may set and remove: its own namespace, which holds
+ * its owner tag and its record tags (OWNER_TAG and RECORD_TAG in
+ * lambda/ownership.ts; test/handler-policy.test.ts checks that they match).
+ */
+export const OWN_TAG_KEYS = 'iot-provisioning-template-settings:*';
+
 /** What the handler's policy grants access to: ARNs, or tokens that resolve to them at deploy. */
 export interface PolicyParts {
   readonly logGroupArn: string;
@@ -54,8 +83,20 @@ export function policyDocument(parts: PolicyParts) {
     {
       Sid: 'ManageProvisioningTemplates',
       Effect: 'Allow',
-      Action: ['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate'],
+      Action: TEMPLATE_ACTIONS,
       Resource: parts.templateArns,
+    },
+    // The handler keeps its ownership record on the template, as tags
+    // (lambda/ownership.ts), and may set or remove only tags of its own. A
+    // Deny rather than a conditioned Allow: it names no template, so the
+    // template ARNs are listed once (their number is what the policy's size
+    // limit counts), and no other Allow on the role can lift it.
+    {
+      Sid: 'TagOnlyOwnKeys',
+      Effect: 'Deny',
+      Action: TAG_ACTIONS,
+      Resource: '*',
+      Condition: { 'ForAnyValue:StringNotLike': { 'aws:TagKeys': OWN_TAG_KEYS } },
     },
   ];
   if (parts.roleArns.length > 0) {
@@ -120,7 +161,7 @@ export function policyBudgetErrors(templatePatterns: readonly string[], roleArns
 export function policyWidenedWarning(templateCount: number, patterns: readonly string[]): string {
   return (
     `${templateCount} provisioning templates do not fit IAM's ${INLINE_POLICY_LIMIT}-character inline policy limit one ARN each; ` +
-    `the handler's iot:DescribeProvisioningTemplate/iot:UpdateProvisioningTemplate permission is widened to the name patterns ${patterns.join(', ')}. ` +
+    `the handler's permissions on them (${TEMPLATE_ACTIONS.join(', ')}) are widened to the name patterns ${patterns.join(', ')}. ` +
     'Give the templates a shared name prefix to keep the widening narrow, or split them across stacks.'
   );
 }

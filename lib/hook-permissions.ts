@@ -88,6 +88,24 @@ export class HookPermissions {
     if (slots.length < MAX_HOOK_PERMISSIONS) {
       const index = slots.length;
       slots.push(
+        // The condition keys are the ones AWS IoT documents for its calls to a hook:
+        // - "Pre-provisioning hooks", AWS IoT Core Developer Guide
+        //   (https://docs.aws.amazon.com/iot/latest/developerguide/pre-provisioning-hook.html):
+        //   "Be sure to include the source-arn or source-account in the global condition
+        //   context keys of the policies attached to your Lambda action to prevent
+        //   permission manipulation."
+        // - "Cross-service confused deputy prevention", AWS IoT Core Developer Guide
+        //   (https://docs.aws.amazon.com/iot/latest/developerguide/cross-service-confused-deputy-prevention.html):
+        //   "For AWS IoT, your aws:SourceArn must comply with the format:
+        //   arn:aws:iot:region:account-id:*", and with both keys "the aws:SourceAccount
+        //   value and the account in the aws:SourceArn value must use the same account ID".
+        // Neither page says which ARN AWS IoT passes as the source when it invokes a
+        // hook. The template's ARN (the `templateArn` of the hook's input, on the first
+        // page) fits the documented format, in the stack's partition, region and
+        // account, the same account as SourceAccount; both keys are kept, as the
+        // second page recommends. Were the source another ARN, this permission would
+        // refuse the invocation and with it every registration: nothing offline can
+        // tell (the integration test provisions no device).
         new lambda.CfnPermission(group, `Template${index}`, {
           action: 'lambda:InvokeFunction',
           functionName: fn.functionArn,

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import {
+  Annotations,
   CfnDeletionPolicy,
   CfnResource,
   CustomResource,
@@ -7,14 +8,21 @@ import {
   Lazy,
   Reference,
   RemovalPolicy,
+  Resource,
   Stack,
-  Token,
   Tokenization,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
+import {
+  HOOK_ACCOUNT_UNKNOWN_WARNING_ID,
+  PINNED_VERSION_WARNING_ID,
+  hookAccountCheck,
+  pinnedVersionWarning,
+  propErrors,
+} from './checks';
 import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SETTINGS, SettingsProperties } from './handler-contract';
 import { ProvisioningHook } from './provisioning-hook';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
@@ -55,6 +63,11 @@ export interface ProvisioningTemplateSettingsProps {
    * The template version devices are provisioned with: a positive whole
    * number, the ID of an existing version of the template.
    *
+   * With the `ref` of a `CfnProvisioningTemplate` of the same stack as
+   * `templateName`, a synth warning says that a change to that template's
+   * body creates a new default version, which this pinned version then
+   * replaces again.
+   *
    * @default - not managed: the template keeps its current default version
    */
   readonly defaultVersionId?: number;
@@ -71,6 +84,10 @@ export interface ProvisioningTemplateSettingsProps {
    * A Lambda function AWS IoT calls to approve each device before it is
    * provisioned. Only FLEET_PROVISIONING templates accept one. AWS IoT is
    * granted permission to invoke the function.
+   *
+   * AWS IoT invokes only a function of the template's own account, the
+   * stack's: a function of another account is an error at synth, and a
+   * warning when either account is known only at deploy time.
    *
    * Removing the hook from these props removes it from the template, provided
    * the template's hook is still the one this construct set.
@@ -113,6 +130,10 @@ export interface ProvisioningTemplateSettingsProps {
  * `CfnProvisioningTemplate` or outside the app. All constructs in a stack
  * share one handler function.
  *
+ * Invalid props are reported at synth, all of them in one run, each naming
+ * the construct's path, the prop, its value and what is allowed (a value of
+ * the wrong type, which only plain JavaScript can pass, at once).
+ *
  * @resource Custom::IoTProvisioningTemplateSettings
  */
 export class ProvisioningTemplateSettings extends Construct {
@@ -124,24 +145,51 @@ export class ProvisioningTemplateSettings extends Construct {
 
   constructor(scope: Construct, id: string, props: ProvisioningTemplateSettingsProps) {
     super(scope, id);
-    validateProps(props);
+    // Every problem with the props is reported at once, each naming the prop,
+    // its value and what is allowed: CDK lists them at synth under this
+    // construct's path, with those of every other construct of the app.
+    const { types, values } = propErrors(props);
+    if (types.length > 0) {
+      // Only plain JavaScript passes a value of the wrong type, and nothing can
+      // be built from it: refused now, together with the other problems.
+      throw new Error(
+        `Validation failed with the following errors:\n  ${[...types, ...values].map((e) => `[${this.node.path}] ${e}`).join('\n  ')}`,
+      );
+    }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    validateRemovalPolicy(removalPolicy);
+    const hook = props.preProvisioningHook;
+    const errors = [...values];
+    if (hook) {
+      const account = hookAccountCheck(Stack.of(this), hook.hookFunction);
+      if (account && 'error' in account) {
+        errors.push(account.error);
+      } else if (account) {
+        Annotations.of(this).addWarningV2(HOOK_ACCOUNT_UNKNOWN_WARNING_ID, account.warning);
+      }
+    }
 
     TemplateRegistry.of(this).claim(this, props.templateName);
 
     const provider = SettingsProvider.of(this);
     const dependencies = provider.register({
       templateName: props.templateName,
-      hookFunction: props.preProvisioningHook?.hookFunction,
+      hookFunction: hook?.hookFunction,
       provisioningRole: props.provisioningRole,
     });
 
-    const hook = props.preProvisioningHook;
+    const template = sameStackTemplate(this, props.templateName);
+    if (template && props.defaultVersionId !== undefined) {
+      Annotations.of(this).addWarningV2(
+        PINNED_VERSION_WARNING_ID,
+        pinnedVersionWarning(template, props.defaultVersionId),
+      );
+    }
     const properties: Omit<SettingsProperties, 'ServiceToken'> = {
       TemplateName: props.templateName,
       ...settingsProperties(props),
-      TemplateRevision: templateRevision(this, props.templateName),
+      ProvisioningRoleInApp:
+        props.provisioningRole && Resource.isOwnedResource(props.provisioningRole) ? 'true' : undefined,
+      TemplateRevision: template && templateRevision(template),
     };
 
     const resource = new CustomResource(this, 'Resource', {
@@ -160,39 +208,13 @@ export class ProvisioningTemplateSettings extends Construct {
         produce: () => (cfn.cfnOptions.deletionPolicy === CfnDeletionPolicy.RETAIN ? 'true' : undefined),
       }),
     );
-    if (hook) {
-      // Checked at synth, after aspects such as RemovalPolicies have run.
-      this.node.addValidation({
-        validate: () => retainedHookErrors(cfn, hook.hookFunction, provider),
-      });
-    }
+    this.node.addValidation({
+      // The removal policy is checked at synth, after aspects such as RemovalPolicies have run.
+      validate: () => [...errors, ...(hook ? retainedHookErrors(cfn, hook.hookFunction, provider) : [])],
+    });
 
     this.templateName = props.templateName;
     this.templateArn = resource.getAttString(ATTR_TEMPLATE_ARN);
-  }
-}
-
-const TEMPLATE_NAME = /^[0-9A-Za-z_-]{1,36}$/;
-/** AWS IoT's pattern for a description is `[^\p{C}]*`: no control, format, private-use, surrogate or unassigned characters. */
-const INVISIBLE_CHARACTERS = /\p{C}/u;
-
-/**
- * What TypeScript (and jsii, for the other languages) already ensures, checked
- * again for plain JavaScript callers: a wrong type would otherwise reach the
- * handler and fail only at deploy time.
- */
-function validateTypes(props: ProvisioningTemplateSettingsProps): void {
-  const expected = [
-    { prop: 'templateName', propType: 'string', required: true },
-    ...SETTINGS.map((s) => ({ ...s, required: false })),
-  ];
-  for (const { prop, propType, required } of expected) {
-    const value: unknown = (props as unknown as Record<string, unknown> | undefined)?.[prop];
-    if (propType !== undefined && (value !== undefined || required) && typeof value !== propType) {
-      throw new Error(
-        `${prop} must be a ${propType}${required ? '' : ' or left out'}; got ${value === undefined ? 'nothing' : `${typeof value} ${JSON.stringify(value)}`}.`,
-      );
-    }
   }
 }
 
@@ -208,59 +230,32 @@ function settingsProperties(props: ProvisioningTemplateSettingsProps): Partial<S
   return properties;
 }
 
-function validateProps(props: ProvisioningTemplateSettingsProps): void {
-  validateTypes(props);
-  const { templateName, description, defaultVersionId } = props;
-  if (!Token.isUnresolved(templateName) && !TEMPLATE_NAME.test(templateName)) {
-    throw new Error(
-      `templateName must be 1-36 characters of letters, digits, '_' and '-'; got ${JSON.stringify(templateName)} (${templateName.length} characters).`,
-    );
-  }
-  if (description !== undefined && !Token.isUnresolved(description)) {
-    if (description.length > 500) {
-      throw new Error(
-        `description must be at most 500 characters; got ${description.length} characters: ${JSON.stringify(description.slice(0, 60))}...`,
-      );
-    }
-    const invisible = INVISIBLE_CHARACTERS.exec(description);
-    if (invisible) {
-      const codePoint = invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-      throw new Error(
-        `description must not contain control or other invisible characters (Unicode category C, such as line breaks, tabs or zero-width spaces; found U+${codePoint} at index ${invisible.index}); got ${JSON.stringify(description)}.`,
-      );
-    }
-  }
-  if (
-    defaultVersionId !== undefined &&
-    !Token.isUnresolved(defaultVersionId) &&
-    !(Number.isSafeInteger(defaultVersionId) && defaultVersionId > 0)
-  ) {
-    throw new Error(
-      `defaultVersionId must be a positive whole number (a version ID of the template, such as 1 or 2); got ${defaultVersionId}.`,
-    );
-  }
-}
-
 /**
- * When `templateName` is the `ref` of a CfnProvisioningTemplate of the same stack,
- * a digest of that template's properties, rendered at synth time. An update
- * of that template lets CloudFormation write its own enabled, description,
- * role and hook back; a changed digest makes the custom resource apply the
- * settings again right after (it depends on the template through the ref).
- * Property overrides made with escape hatches are not part of the digest.
+ * The CfnProvisioningTemplate of the same stack whose `ref` `templateName` is,
+ * if it is one. A template of another stack is updated in that stack's own
+ * deployment, which this one cannot follow.
  */
-function templateRevision(scope: Construct, templateName: string): string | undefined {
+function sameStackTemplate(scope: Construct, templateName: string): iot.CfnProvisioningTemplate | undefined {
   const template = Tokenization.reverseString(templateName)
     .tokens.map((token) => (Reference.isReference(token) ? token.target : undefined))
     .find(
       (target): target is iot.CfnProvisioningTemplate =>
         CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::IoT::ProvisioningTemplate',
     );
-  // A template of another stack is updated in that stack's own deployment, which
-  // this one cannot follow; and its role's ARN here would make CDK export it.
-  if (!template || Stack.of(template) !== Stack.of(scope)) {
-    return undefined;
-  }
+  return template && Stack.of(template) === Stack.of(scope) ? template : undefined;
+}
+
+/**
+ * A digest of the properties of `template`, the same stack's template whose
+ * settings this construct manages, rendered at synth time. An update of that
+ * template lets CloudFormation write its own enabled, description, role and
+ * hook back; a changed digest makes the custom resource apply the settings
+ * again right after (it depends on the template through the ref). Property
+ * overrides made with escape hatches are not part of the digest. (Of a
+ * template of another stack, there is no digest: its role's ARN here would
+ * make CDK export it.)
+ */
+function templateRevision(template: iot.CfnProvisioningTemplate): string {
   return Lazy.string({
     produce: () => {
       const stack = Stack.of(template);
@@ -278,15 +273,6 @@ function templateRevision(scope: Construct, templateName: string): string | unde
       return Fn.join('|', [digest, template.provisioningRoleArn]);
     },
   });
-}
-
-/** The template has no snapshot: every other removal policy is accepted. */
-function validateRemovalPolicy(policy: RemovalPolicy): void {
-  if (policy === RemovalPolicy.SNAPSHOT) {
-    throw new Error(
-      'removalPolicy must be RemovalPolicy.DESTROY, RemovalPolicy.RETAIN or RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE; got RemovalPolicy.SNAPSHOT: a provisioning template has no snapshot.',
-    );
-  }
 }
 
 const RETAINED_ON_DELETE = [CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE];

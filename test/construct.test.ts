@@ -538,7 +538,13 @@ describe('least privilege', () => {
       new ProvisioningTemplateSettings(stack, 'B', { templateName: 'gateway-fleet' });
     });
     const iotStatement = policyStatements(template).find((s) => String(s.Action).includes('iot:'))!;
-    expect(iotStatement.Action).toEqual(['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate']);
+    expect(iotStatement.Action).toEqual([
+      'iot:DescribeProvisioningTemplate',
+      'iot:ListTagsForResource',
+      'iot:TagResource',
+      'iot:UntagResource',
+      'iot:UpdateProvisioningTemplate',
+    ]);
     expect(iotStatement.Resource).toEqual([templateArn('gateway-fleet'), templateArn('sensor-fleet')]);
   });
 
@@ -640,6 +646,32 @@ describe('hook invoke permission', () => {
       Principal: 'iot.amazonaws.com',
       SourceAccount: '111122223333',
       SourceArn: templateArn('sensor-fleet'),
+    });
+  });
+
+  test("in an environment-agnostic stack too, SourceAccount is the account of SourceArn, as AWS IoT's confused deputy page requires", () => {
+    const { template } = stackWith((stack) => {
+      new ProvisioningTemplateSettings(stack, 'A', {
+        templateName: 'sensor-fleet',
+        preProvisioningHook: ProvisioningHook.fromFunction(hookFunction(stack)),
+      });
+    }, {});
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':iot:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':provisioningtemplate/sensor-fleet',
+          ],
+        ],
+      },
     });
   });
 
@@ -992,5 +1024,194 @@ describe('validation at synth time', () => {
       DefaultVersionId: { Ref: 'Version' },
       PreProvisioningHook: { PayloadVersion: { Ref: 'PayloadVersion' } },
     });
+  });
+});
+
+describe('every invalid prop in one run', () => {
+  function settings(props: Partial<ProvisioningTemplateSettingsProps>) {
+    return () =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'S', { templateName: 'valid', ...props });
+      });
+  }
+
+  test("two bad props in one construct: both reported by one synth, each under the construct's path with its value and what is allowed", () => {
+    const build = () =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'S', { templateName: 'has space', defaultVersionId: 0 });
+      });
+    expect(build).toThrow(/^Validation failed with the following errors:/);
+    expect(build).toThrow(
+      /\[Test\/S\] templateName must be 1-36 characters of letters, digits, '_' and '-'; got "has space" \(9 characters\)\./,
+    );
+    expect(build).toThrow(
+      /\[Test\/S\] defaultVersionId must be a positive whole number \(a version ID of the template, such as 1 or 2\); got 0\./,
+    );
+  });
+
+  test('the construct itself is built, so one synth also reports the other constructs of the app', () => {
+    const app = new App();
+    const one = new Stack(app, 'One', { env: ENV });
+    const two = new Stack(app, 'Two', { env: { ...ENV, region: 'us-east-1' } });
+    // Nothing is thrown before synth: every problem waits for it.
+    new ProvisioningTemplateSettings(one, 'A', { templateName: 'a/b', description: 'd'.repeat(501) });
+    new ProvisioningTemplateSettings(two, 'B', { templateName: 'b', removalPolicy: RemovalPolicy.SNAPSHOT });
+    let message = '';
+    try {
+      app.synth();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const lines = message.split('\n').slice(1);
+    expect(lines).toEqual([
+      expect.stringMatching(/^ {2}\[One\/A\] templateName must be .*; got "a\/b" \(3 characters\)\.$/),
+      expect.stringMatching(/^ {2}\[One\/A\] description must be at most 500 characters; got 501 characters: "ddd/),
+      expect.stringMatching(
+        /^ {2}\[Two\/B\] removalPolicy must be RemovalPolicy.DESTROY, .*; got RemovalPolicy.SNAPSHOT/,
+      ),
+    ]);
+  });
+
+  test('a description both too long and with an invisible character: both said', () => {
+    expect(settings({ description: `${'d'.repeat(500)}\t` })).toThrow(/description must be at most 500 characters/);
+    expect(settings({ description: `${'d'.repeat(500)}\t` })).toThrow(
+      /\[Test\/S\] description must not contain control .*found U\+0009 at index 500\); got "d{60}"\.\.\./,
+    );
+  });
+
+  test('a wrong type from plain JavaScript stops the construct at once, with its path and its other problems too', () => {
+    const props = { templateName: 42, description: 'd'.repeat(501), enabled: 'yes' };
+    const build = () =>
+      new ProvisioningTemplateSettings(
+        new Stack(new App(), 'Test', { env: ENV }),
+        'S',
+        props as unknown as ProvisioningTemplateSettingsProps,
+      );
+    expect(build).toThrow(/\[Test\/S\] templateName must be a string; got number 42\./);
+    expect(build).toThrow(/\[Test\/S\] enabled must be a boolean or left out; got string "yes"\./);
+    expect(build).toThrow(/\[Test\/S\] description must be at most 500 characters; got 501 characters/);
+  });
+});
+
+describe("the hook function's account", () => {
+  const OTHER_ACCOUNT = '444455556666';
+  const importedHook = (stack: Stack, account: string) =>
+    lambda.Function.fromFunctionArn(stack, 'Hook', `arn:aws:lambda:eu-west-1:${account}:function:hook`);
+  const accountWarnings = (stack: Stack) =>
+    Annotations.fromStack(stack)
+      .findWarning('*', Match.stringLikeRegexp('hookAccountUnknown'))
+      .map((w) => String(w.entry.data));
+
+  test('another account than the stack, both known: an error naming both, at synth', () => {
+    expect(() =>
+      stackWith((stack) => {
+        new ProvisioningTemplateSettings(stack, 'S', {
+          templateName: 't1',
+          preProvisioningHook: ProvisioningHook.fromFunction(importedHook(stack, OTHER_ACCOUNT)),
+        });
+      }),
+    ).toThrow(
+      /\[Test\/S\] preProvisioningHook must be a function in the stack's account 111122223333; got Test\/Hook in account 444455556666\. AWS IoT invokes a pre-provisioning hook only in the template's own account/,
+    );
+  });
+
+  test('the same account: no error and no warning', () => {
+    const { stack } = stackWith((s) => {
+      new ProvisioningTemplateSettings(s, 'S', {
+        templateName: 't1',
+        preProvisioningHook: ProvisioningHook.fromFunction(importedHook(s, ENV.account)),
+      });
+    });
+    expect(accountWarnings(stack)).toEqual([]);
+  });
+
+  test.each([
+    ['a function of the same stack', (s: Stack) => hookFunction(s)],
+    ['a function imported by name', (s: Stack) => lambda.Function.fromFunctionName(s, 'Hook', 'hook')],
+  ])('an environment-agnostic stack with %s: the same account whatever it is, no warning', (_label, fn) => {
+    const { stack } = stackWith((s) => {
+      new ProvisioningTemplateSettings(s, 'S', {
+        templateName: 't1',
+        preProvisioningHook: ProvisioningHook.fromFunction(fn(s)),
+      });
+    }, {});
+    expect(accountWarnings(stack)).toEqual([]);
+  });
+
+  test('an environment-agnostic stack and a function of a known account: a warning, as they may differ', () => {
+    const { stack } = stackWith((s) => {
+      new ProvisioningTemplateSettings(s, 'S', {
+        templateName: 't1',
+        preProvisioningHook: ProvisioningHook.fromFunction(importedHook(s, OTHER_ACCOUNT)),
+      });
+    }, {});
+    expect(accountWarnings(stack)).toEqual([
+      expect.stringMatching(
+        /^preProvisioningHook Test\/Hook is in account 444455556666 and stack Test deploys to an account known only at deploy time: whether they are the same is not known at synth\. AWS IoT invokes a pre-provisioning hook only in the template's own account.*Give the stack an explicit env .*\[ack: cdk-iot-provisioning-template-settings:hookAccountUnknown\]$/,
+      ),
+    ]);
+  });
+
+  test('a function whose ARN is known only at deploy time, in a stack of a known account: a warning', () => {
+    const { stack } = stackWith((s) => {
+      const arn = new CfnParameter(s, 'HookArn');
+      new ProvisioningTemplateSettings(s, 'S', {
+        templateName: 't1',
+        preProvisioningHook: ProvisioningHook.fromFunction(
+          lambda.Function.fromFunctionArn(s, 'Hook', arn.valueAsString),
+        ),
+      });
+    });
+    expect(accountWarnings(stack)).toEqual([
+      expect.stringMatching(
+        /^preProvisioningHook Test\/Hook is in an account known only at deploy time and stack Test deploys to account 111122223333/,
+      ),
+    ]);
+  });
+});
+
+describe('defaultVersionId with a template of the same stack', () => {
+  const pinWarnings = (stack: Stack) =>
+    Annotations.fromStack(stack)
+      .findWarning('*', Match.stringLikeRegexp('defaultVersionPinned'))
+      .map((w) => String(w.entry.data));
+  const template = (stack: Stack) =>
+    new iot.CfnProvisioningTemplate(stack, 'Template', {
+      provisioningRoleArn: 'arn:aws:iam::111122223333:role/p',
+      templateBody: '{}',
+      templateType: 'FLEET_PROVISIONING',
+    });
+
+  test('a warning: a change to the body makes a new default version, which the pin reverts', () => {
+    const { stack } = stackWith((s) => {
+      new ProvisioningTemplateSettings(s, 'S', { templateName: template(s).ref, defaultVersionId: 2 });
+    });
+    expect(pinWarnings(stack)).toEqual([
+      expect.stringMatching(
+        /^defaultVersionId pins the default version of Test\/Template, a template of this stack: a change to its templateBody makes AWS IoT create a new version and set it as the default, and this construct then sets version 2 back as the default .*Leave defaultVersionId out to provision with the latest body.*\[ack: cdk-iot-provisioning-template-settings:defaultVersionPinned\]$/,
+      ),
+    ]);
+  });
+
+  test('a pin known only at deploy time: the same warning', () => {
+    const { stack } = stackWith((s) => {
+      const version = new CfnParameter(s, 'Version', { type: 'Number' });
+      new ProvisioningTemplateSettings(s, 'S', {
+        templateName: template(s).ref,
+        defaultVersionId: version.valueAsNumber,
+      });
+    });
+    expect(pinWarnings(stack)).toEqual([expect.stringContaining('sets the pinned version back as the default')]);
+  });
+
+  test('no warning without a pin, for a template outside the app, or for a template of another stack', () => {
+    const app = new App();
+    const other = new Stack(app, 'Other', { env: ENV });
+    const stack = new Stack(app, 'Test', { env: ENV });
+    const elsewhere = template(other);
+    new ProvisioningTemplateSettings(stack, 'Unpinned', { templateName: template(stack).ref });
+    new ProvisioningTemplateSettings(stack, 'Outside', { templateName: 'existing', defaultVersionId: 2 });
+    new ProvisioningTemplateSettings(stack, 'Elsewhere', { templateName: elsewhere.ref, defaultVersionId: 2 });
+    expect(pinWarnings(stack)).toEqual([]);
   });
 });

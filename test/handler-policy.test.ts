@@ -8,6 +8,7 @@ import { Lazy, Token } from 'aws-cdk-lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import {
   INLINE_POLICY_LIMIT,
+  OWN_TAG_KEYS,
   POLICY_BUDGET,
   PolicyParts,
   WORST_ROLE_ARN_LENGTH,
@@ -19,6 +20,7 @@ import {
   scopePolicyTemplates,
 } from '../lib/handler-policy';
 import { MAX_TEMPLATE_NAME_LENGTH } from '../lib/scoping';
+import { OWNER_TAG, recordTags } from '../lambda/ownership';
 
 const token = (value: string) => Lazy.string({ produce: () => value });
 const fleet = (count: number, prefix = 'fleet-customer-') =>
@@ -35,7 +37,7 @@ const PARTS: PolicyParts = {
 };
 
 describe('policyDocument', () => {
-  test('four Allow statements, each on the parts given, PassRole only to AWS IoT, keys in a fixed order', () => {
+  test('four Allow statements, each on the parts given, PassRole only to AWS IoT, tagging only with own keys, keys in a fixed order', () => {
     const doc = policyDocument(PARTS);
     const expected = {
       Version: '2012-10-17',
@@ -49,8 +51,21 @@ describe('policyDocument', () => {
         {
           Sid: 'ManageProvisioningTemplates',
           Effect: 'Allow',
-          Action: ['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate'],
+          Action: [
+            'iot:DescribeProvisioningTemplate',
+            'iot:ListTagsForResource',
+            'iot:TagResource',
+            'iot:UntagResource',
+            'iot:UpdateProvisioningTemplate',
+          ],
           Resource: PARTS.templateArns,
+        },
+        {
+          Sid: 'TagOnlyOwnKeys',
+          Effect: 'Deny',
+          Action: ['iot:TagResource', 'iot:UntagResource'],
+          Resource: '*',
+          Condition: { 'ForAnyValue:StringNotLike': { 'aws:TagKeys': 'iot-provisioning-template-settings:*' } },
         },
         {
           Sid: 'PassProvisioningRoles',
@@ -77,6 +92,7 @@ describe('policyDocument', () => {
     expect(doc.Statement.map((s) => (s as { Sid: string }).Sid)).toEqual([
       'WriteOwnLogs',
       'ManageProvisioningTemplates',
+      'TagOnlyOwnKeys',
       'ReadOwnStack',
     ]);
     expect(JSON.stringify(doc)).not.toContain('iam:');
@@ -89,6 +105,56 @@ describe('policyDocument', () => {
     const resources = doc.Statement.map((s) => (s as { Resource: unknown }).Resource);
     expect(resources[0]).toBe(logGroupArn);
     expect(resources[1]).toEqual(templateArns);
+  });
+});
+
+describe('the tag guard', () => {
+  /** IAM's StringLike: `*` any run of characters, `?` any one, case-sensitive. */
+  const like = (value: string, pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(value);
+
+  /** Whether the policy lets the handler call `action` on a managed template with these tag keys. */
+  function permitted(action: string, tagKeys: string[]): boolean {
+    const statements = policyDocument(PARTS).Statement as {
+      Effect: string;
+      Action: string | string[];
+      Condition?: Record<string, Record<string, string>>;
+    }[];
+    const applies = (st: (typeof statements)[number]) => {
+      if (![st.Action].flat().includes(action)) return false;
+      const pattern = st.Condition?.['ForAnyValue:StringNotLike']?.['aws:TagKeys'];
+      return pattern === undefined || tagKeys.some((key) => !like(key, pattern));
+    };
+    const allowed = statements.some((st) => st.Effect === 'Allow' && applies(st));
+    return allowed && !statements.some((st) => st.Effect === 'Deny' && applies(st));
+  }
+
+  test("the handler's own tags, as lambda/ownership.ts writes them, may be set and removed", () => {
+    const keys = [OWNER_TAG, ...Object.keys(recordTags({ description: 'd'.repeat(600), owner: 'Fleet/Settings' }))];
+    expect(keys.length).toBeGreaterThan(3);
+    for (const key of keys) {
+      expect({ key, covered: like(key, OWN_TAG_KEYS) }).toEqual({ key, covered: true });
+    }
+    expect(permitted('iot:TagResource', keys)).toBe(true);
+    expect(permitted('iot:UntagResource', keys)).toBe(true);
+    expect(permitted('iot:ListTagsForResource', [])).toBe(true);
+  });
+
+  test("anyone else's tag may not, alone or along with the handler's own", () => {
+    for (const keys of [
+      ['env'],
+      [OWNER_TAG, 'env'],
+      ['iot-provisioning-template-settings'],
+      ['IOT-PROVISIONING-TEMPLATE-SETTINGS:owner'],
+    ]) {
+      expect({ keys, tag: permitted('iot:TagResource', keys) }).toEqual({ keys, tag: false });
+      expect({ keys, untag: permitted('iot:UntagResource', keys) }).toEqual({ keys, untag: false });
+    }
   });
 });
 
@@ -230,7 +296,7 @@ describe('policyWidenedWarning', () => {
 
 describe('policyDigest', () => {
   test('a fixed document has a fixed digest: a new digest replaces every deployed policy', () => {
-    expect(policyDigest(policyDocument(PARTS))).toBe('18654142');
+    expect(policyDigest(policyDocument(PARTS))).toBe('493F6F63');
   });
 
   test('8 upper-case hex characters, the same for an equal document, another for any change, order included', () => {

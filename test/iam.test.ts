@@ -12,6 +12,9 @@
  *   MAX_HOOK_PERMISSIONS templates share one hook function: each permission is
  *   a statement in the function's resource policy, which Lambda caps at 20 KB
  *   (SettingsProvider.scopedHookTemplates). The construct warns then too.
+ * - The Deny that keeps the handler's iot:TagResource and iot:UntagResource to
+ *   tag keys of its own (`aws:TagKeys`): it takes permissions away, on any
+ *   resource, and grants none.
  * - The handler's own log group, referenced as `Fn::GetAtt [LogGroup, Arn]`.
  *   CloudFormation's Arn attribute of AWS::Logs::LogGroup is
  *   `arn:<partition>:logs:<region>:<account>:log-group:<name>:*`: the trailing
@@ -36,10 +39,31 @@ const ALLOWED_ACTIONS = [
   'cloudformation:DescribeStacks',
   'iam:PassRole',
   'iot:DescribeProvisioningTemplate',
+  'iot:ListTagsForResource',
+  'iot:TagResource',
+  'iot:UntagResource',
   'iot:UpdateProvisioningTemplate',
   'logs:CreateLogStream',
   'logs:PutLogEvents',
 ];
+
+/** The handler's IoT actions on its templates, in the policy's order. */
+const TEMPLATE_ACTIONS = [
+  'iot:DescribeProvisioningTemplate',
+  'iot:ListTagsForResource',
+  'iot:TagResource',
+  'iot:UntagResource',
+  'iot:UpdateProvisioningTemplate',
+];
+
+/** The one Deny of the handler's policy: tagging only with the handler's own tag keys. */
+const TAG_GUARD = {
+  Sid: 'TagOnlyOwnKeys',
+  Effect: 'Deny',
+  Action: ['iot:TagResource', 'iot:UntagResource'],
+  Resource: '*',
+  Condition: { 'ForAnyValue:StringNotLike': { 'aws:TagKeys': 'iot-provisioning-template-settings:*' } },
+};
 
 interface Statement {
   readonly Sid?: string;
@@ -191,7 +215,9 @@ function expectLeastPrivilege(s: Synth, widening: Widening = {}) {
   expect(policies[0][1].Properties.Roles).toEqual([{ Ref: idOf.role }]);
 
   expect(statements.length).toBeGreaterThan(0);
-  for (const st of statements) {
+  // One Deny, exactly the tag guard: it takes away, so its '*' grants nothing.
+  expect(statements.filter((st) => st.Effect !== 'Allow')).toEqual([TAG_GUARD]);
+  for (const st of statements.filter((x) => x.Effect !== 'Deny')) {
     expect(st.Effect).toBe('Allow');
     expect(st.NotAction).toBeUndefined();
     expect(st.NotResource).toBeUndefined();
@@ -209,7 +235,7 @@ function expectLeastPrivilege(s: Synth, widening: Widening = {}) {
       }
       const text = literal(resource);
       if (text.includes('*')) {
-        expect(list(st.Action).sort()).toEqual(['iot:DescribeProvisioningTemplate', 'iot:UpdateProvisioningTemplate']);
+        expect(list(st.Action)).toEqual(TEMPLATE_ACTIONS);
         const pattern = text.replace(/^arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate\//, '');
         expect(widening.policy ?? []).toContain(pattern);
       }
@@ -266,8 +292,12 @@ describe('the permissions the construct creates', () => {
       'ManageProvisioningTemplates',
       'PassProvisioningRoles',
       'ReadOwnStack',
+      'TagOnlyOwnKeys',
       'WriteOwnLogs',
     ]);
+    // Every IoT action on the managed template's ARN; tagging only with the handler's own keys.
+    expect(s.statements.find((st) => st.Sid === 'ManageProvisioningTemplates')?.Action).toEqual(TEMPLATE_ACTIONS);
+    expect(s.statements.find((st) => st.Sid === 'TagOnlyOwnKeys')).toEqual(TAG_GUARD);
     expect(templateResources(s)).toEqual(['arn:<Ref>:iot:eu-west-1:111122223333:provisioningtemplate/sensor-fleet']);
     expect(passRoleResources(s)).toEqual(['arn:aws:iam::111122223333:role/fleet-provisioning']);
     // The handler may ask CloudFormation about its own stack, and no other.
@@ -291,11 +321,15 @@ describe('the permissions the construct creates', () => {
     new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet', enabled: false });
     const s = synthesize(stack);
     expectLeastPrivilege(s);
-    expect(s.statements.flatMap((st) => list(st.Action)).sort()).toEqual([
+    expect(
+      s.statements
+        .filter((st) => st.Effect === 'Allow')
+        .flatMap((st) => list(st.Action))
+        .sort(),
+    ).toEqual([
       'cloudformation:DescribeStackResource',
       'cloudformation:DescribeStacks',
-      'iot:DescribeProvisioningTemplate',
-      'iot:UpdateProvisioningTemplate',
+      ...TEMPLATE_ACTIONS,
       'logs:CreateLogStream',
       'logs:PutLogEvents',
     ]);
@@ -510,6 +544,14 @@ describe('the permissions the construct creates', () => {
       expectLeastPrivilege(
         bad({ Effect: 'Allow', Action: 'iam:PassRole', Resource: 'arn:aws:iam::111122223333:role/x' }),
       ),
+    ).toThrow();
+    // A Deny other than the tag guard, or the guard without its condition.
+    expect(() => expectLeastPrivilege(bad({ Effect: 'Deny', Action: 'iot:TagResource', Resource: '*' }))).toThrow();
+    expect(() =>
+      expectLeastPrivilege({
+        ...s,
+        statements: s.statements.map((st) => (st.Sid === 'TagOnlyOwnKeys' ? { ...st, Condition: undefined } : st)),
+      }),
     ).toThrow();
     expect(() => expectLeastPrivilege(s)).not.toThrow();
   });
