@@ -23,7 +23,7 @@ import { awsEnv, freshBundledHandler, Handler, settings, setEnv } from '../test/
 import { createEvent, deleteEvent, lambdaContext, updateEvent } from '../test/support/events';
 import { FakeCloudFormationApi } from '../test/support/fake-cfn-api';
 import { CloudFormationResponseBody, FakeCloudFormation } from '../test/support/fake-cfn-responses';
-import { FakeIot, functionArn, roleArn } from '../test/support/fake-iot';
+import { EARLIER, FakeIot, functionArn, roleArn } from '../test/support/fake-iot';
 import type { SettingsProperties } from '../lib/handler-contract';
 
 const STACK_ID = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/FleetStack/11111111-0000-4000-8000-000000000000';
@@ -113,14 +113,7 @@ async function main(): Promise<void> {
   const inStack = <E extends CloudFormationCustomResourceEvent>(event: E): E => ({ ...event, StackId: STACK_ID });
   const url = (requestId: string) => cfn.responseUrl(requestId);
   const seed = (name: string) =>
-    iot.putTemplate(name, {
-      description: 'as it was',
-      enabled: false,
-      defaultVersionId: 1,
-      versionIds: [1, 2, 3],
-      provisioningRoleArn: roleArn('OriginalProvisioningRole'),
-      preProvisioningHook: { targetArn: functionArn('EarlierHook'), payloadVersion: '2020-04-01' },
-    });
+    iot.putTemplate(name, EARLIER);
 
   const rows: Array<[string, Counts]> = [];
   try {

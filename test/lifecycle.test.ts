@@ -20,7 +20,7 @@ import {
   settings,
   withEnv,
 } from './support/cfn';
-import { Hook, faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
+import { AS_IT_WAS, Hook, faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
 import type { SettingsProperties } from '../lib/handler-contract';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 
@@ -32,13 +32,7 @@ const HOOK_B = { TargetArn: functionArn('HookB'), PayloadVersion: '2020-04-01' }
 const THEIR_HOOK: Hook = { targetArn: functionArn('SomeoneElsesHook'), payloadVersion: '2020-04-01' };
 
 function seed(name = NAME): TemplateState {
-  return h.iot.putTemplate(name, {
-    description: 'as it was',
-    enabled: false,
-    defaultVersionId: 1,
-    versionIds: [1, 2, 3],
-    provisioningRoleArn: roleArn('OriginalProvisioningRole'),
-  });
+  return h.iot.putTemplate(name, AS_IT_WAS);
 }
 
 function withoutHook(state: TemplateState): TemplateState {

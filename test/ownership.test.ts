@@ -7,7 +7,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { SettingsProperties } from '../lib/handler-contract';
 import { asked, expectFailed, expectSuccess, settings, WireHarness } from './support/cfn';
-import { functionArn, roleArn, TemplateState } from './support/fake-iot';
+import { EARLIER, functionArn, roleArn, TemplateState } from './support/fake-iot';
 
 const h = WireHarness.install();
 
@@ -26,14 +26,7 @@ const PROPS = settings({
 });
 
 function seed(): TemplateState {
-  return h.iot.putTemplate(NAME, {
-    description: 'as it was',
-    enabled: false,
-    defaultVersionId: 1,
-    versionIds: [1, 2, 3],
-    provisioningRoleArn: roleArn('OriginalProvisioningRole'),
-    preProvisioningHook: { targetArn: functionArn('EarlierHook'), payloadVersion: '2020-04-01' },
-  });
+  return h.iot.putTemplate(NAME, EARLIER);
 }
 
 /** An event of the resource `logicalId` in stack `stackId`. */

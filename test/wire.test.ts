@@ -19,7 +19,7 @@ import {
   settings,
   withEnv,
 } from './support/cfn';
-import { faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
+import { AS_IT_WAS, faults, functionArn, roleArn, TemplateState } from './support/fake-iot';
 import { Fault } from './support/local-server';
 
 const h = WireHarness.install();
@@ -45,12 +45,7 @@ const ASKED = settings({
 });
 
 function seed(): TemplateState {
-  return h.iot.putTemplate(NAME, {
-    description: 'as it was',
-    enabled: false,
-    defaultVersionId: 1,
-    provisioningRoleArn: roleArn('OriginalProvisioningRole'),
-  });
+  return h.iot.putTemplate(NAME, AS_IT_WAS);
 }
 
 function patches(): number {

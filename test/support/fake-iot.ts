@@ -62,6 +62,21 @@ export function functionArn(name: string): string {
   return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 }
 
+/** A template as the tests find it before the handler touches it (no hook: add one where a test needs it). */
+export const AS_IT_WAS: TemplateSeed = {
+  description: 'as it was',
+  enabled: false,
+  defaultVersionId: 1,
+  versionIds: [1, 2, 3],
+  provisioningRoleArn: roleArn('OriginalProvisioningRole'),
+};
+
+/** AS_IT_WAS with someone else's hook, set before the construct came. */
+export const EARLIER: TemplateSeed = {
+  ...AS_IT_WAS,
+  preProvisioningHook: { targetArn: functionArn('EarlierHook'), payloadVersion: '2020-04-01' },
+};
+
 /** Faults as AWS IoT sends them. */
 export const faults = {
   throttling: (): Fault => ({ status: 400, errorType: 'ThrottlingException', message: 'Rate exceeded' }),
