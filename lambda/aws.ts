@@ -5,89 +5,95 @@
  * so tests point them at local endpoints or replace them with
  * aws-sdk-client-mock.
  */
-import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import type { DescribeProvisioningTemplateCommandOutput, IoTClient } from '@aws-sdk/client-iot';
+import type { DescribeStackResourceCommandOutput, DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
+import type { DescribeProvisioningTemplateCommandOutput, ListTagsForResourceCommandOutput } from '@aws-sdk/client-iot';
 import type { TemplateWrite } from '../lib/handler-contract';
-import { Ctx, HandlerConfig, log } from './context';
+import { Ctx, log } from './context';
 import { errorMessage, errorName, withRetries } from './retry';
 
 export type Template = DescribeProvisioningTemplateCommandOutput;
 
-type IotSdk = typeof import('@aws-sdk/client-iot');
-type CfnSdk = typeof import('@aws-sdk/client-cloudformation');
-let iotSdk: IotSdk | undefined;
-let cfnSdk: CfnSdk | undefined;
+type Service = 'iot' | 'cloudformation';
+type Sdk = { [name: string]: new (input: object) => unknown };
+interface Client {
+  send(command: unknown, options: { abortSignal: AbortSignal }): Promise<unknown>;
+}
+
+const sdks: { [service: string]: Sdk } = {};
+const clients = new Map<string, Client>();
 
 /**
- * The SDKs (shipped by the Lambda runtime) load with the first event that
- * needs them rather than with this module: a cold start pays for them either
- * way, but the module itself loads in a few milliseconds, and an event that
- * never asks CloudFormation never loads its SDK.
+ * The service's SDK (shipped by the Lambda runtime), loaded with the first
+ * event that needs it rather than with this module: a cold start pays for it
+ * either way, but the module itself loads in a few milliseconds, and an event
+ * that never asks CloudFormation never loads its SDK.
  */
-function iot(): IotSdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (iotSdk ??= require('@aws-sdk/client-iot') as IotSdk);
+function sdk(service: Service): Sdk {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return (sdks[service] ??=
+    service === 'iot' ? require('@aws-sdk/client-iot') : require('@aws-sdk/client-cloudformation'));
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
-
-function cfn(): CfnSdk {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (cfnSdk ??= require('@aws-sdk/client-cloudformation') as CfnSdk);
-}
-
-const clients = new Map<string, unknown>();
 
 /**
  * One client per service and request timeout, kept for the sandbox's next
  * events. One attempt per call: lambda/retry.ts is the only retry layer.
  */
-function client<T>(service: string, config: HandlerConfig, make: (settings: object) => T): T {
-  const key = `${service}/${config.requestTimeoutMs}`;
+function client(ctx: Ctx, service: Service): Client {
+  const key = `${service}/${ctx.config.requestTimeoutMs}`;
   if (!clients.has(key)) {
+    const Client = sdk(service)[service === 'iot' ? 'IoTClient' : 'CloudFormationClient'];
     clients.set(
       key,
-      make({
+      new Client({
         maxAttempts: 1,
         // throwOnRequestTimeout: recent SDKs only log a warning when requestTimeout passes and keep waiting.
         requestHandler: {
-          requestTimeout: config.requestTimeoutMs,
-          connectionTimeout: Math.min(config.requestTimeoutMs, 5_000),
+          requestTimeout: ctx.config.requestTimeoutMs,
+          connectionTimeout: Math.min(ctx.config.requestTimeoutMs, 5_000),
           throwOnRequestTimeout: true,
         },
-      }),
+      }) as Client,
     );
   }
-  return clients.get(key) as T;
+  return clients.get(key)!;
 }
 
-function iotClient(ctx: Ctx): IoTClient {
-  return client('iot', ctx.config, (settings) => new (iot().IoTClient)(settings));
-}
-
-function cfnClient(ctx: Ctx): CloudFormationClient {
-  return client('cloudformation', ctx.config, (settings) => new (cfn().CloudFormationClient)(settings));
-}
-
-/** The template, or undefined when it does not exist. */
-export function describeTemplate(ctx: Ctx, templateName: string): Promise<Template | undefined> {
-  return withRetries(ctx, { templateName, name: 'DescribeProvisioningTemplate' }, async (abortSignal) => {
+/**
+ * `operation` of `service` with `input`, retried; undefined when `absent`
+ * says the error means the thing asked about does not exist.
+ */
+function send<T>(
+  ctx: Ctx,
+  service: Service,
+  operation: string,
+  input: object,
+  about: { templateName: string; write?: boolean; roleArn?: string },
+  absent?: (e: unknown) => boolean,
+): Promise<T | undefined> {
+  return withRetries(ctx, { ...about, name: operation }, async (abortSignal) => {
     try {
-      return await iotClient(ctx).send(new (iot().DescribeProvisioningTemplateCommand)({ templateName }), {
-        abortSignal,
-      });
+      const Command = sdk(service)[`${operation}Command`];
+      return (await client(ctx, service).send(new Command(input), { abortSignal })) as T;
     } catch (e) {
-      if (errorName(e) === 'ResourceNotFoundException') return undefined;
+      if (absent?.(e)) return undefined;
       throw e;
     }
   });
 }
 
+const notFound = (e: unknown) => errorName(e) === 'ResourceNotFoundException';
+
+/** The template, or undefined when it does not exist. */
+export function describeTemplate(ctx: Ctx, templateName: string): Promise<Template | undefined> {
+  return send<Template>(ctx, 'iot', 'DescribeProvisioningTemplate', { templateName }, { templateName }, notFound);
+}
+
 /** `roleArn`: the provisioning role the template will have, named if AWS IoT cannot assume it. */
 export async function updateTemplate(ctx: Ctx, input: TemplateWrite, roleArn?: string): Promise<void> {
   log('UpdateProvisioningTemplate', { ...input });
-  const op = { templateName: input.templateName, name: 'UpdateProvisioningTemplate', write: true, roleArn };
-  await withRetries(ctx, op, (abortSignal) =>
-    iotClient(ctx).send(new (iot().UpdateProvisioningTemplateCommand)(input), { abortSignal }),
-  );
+  const { templateName } = input;
+  await send(ctx, 'iot', 'UpdateProvisioningTemplate', input, { templateName, write: true, roleArn });
 }
 
 /** Who sent the event: its stack and its logical id there. */
@@ -97,54 +103,54 @@ export interface StackResource {
 }
 
 /** The resource's status in its stack, or undefined when the stack no longer has it. */
-export function resourceStatus(ctx: Ctx, resource: StackResource, templateName: string): Promise<string | undefined> {
-  return withRetries(ctx, { templateName, name: 'DescribeStackResource' }, async (abortSignal) => {
-    try {
-      const command = new (cfn().DescribeStackResourceCommand)({
-        StackName: resource.StackId,
-        LogicalResourceId: resource.LogicalResourceId,
-      });
-      const out = await cfnClient(ctx).send(command, { abortSignal });
-      return out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN';
-    } catch (e) {
-      if (errorName(e) === 'ValidationError' && /does not exist/i.test(errorMessage(e))) return undefined;
-      throw e;
-    }
-  });
+export async function resourceStatus(
+  ctx: Ctx,
+  resource: StackResource,
+  templateName: string,
+): Promise<string | undefined> {
+  const input = { StackName: resource.StackId, LogicalResourceId: resource.LogicalResourceId };
+  const gone = (e: unknown) => errorName(e) === 'ValidationError' && /does not exist/i.test(errorMessage(e));
+  const out = await send<DescribeStackResourceCommandOutput>(
+    ctx,
+    'cloudformation',
+    'DescribeStackResource',
+    input,
+    { templateName },
+    gone,
+  );
+  return out && (out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN');
 }
 
 /** The stack's status. */
-export function stackStatus(ctx: Ctx, resource: StackResource, templateName: string): Promise<string> {
-  return withRetries(ctx, { templateName, name: 'DescribeStacks' }, async (abortSignal) => {
-    const out = await cfnClient(ctx).send(new (cfn().DescribeStacksCommand)({ StackName: resource.StackId }), {
-      abortSignal,
-    });
-    return out.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
-  });
+export async function stackStatus(ctx: Ctx, resource: StackResource, templateName: string): Promise<string> {
+  const input = { StackName: resource.StackId };
+  const out = await send<DescribeStacksCommandOutput>(ctx, 'cloudformation', 'DescribeStacks', input, { templateName });
+  return out?.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
 }
 
 /** The template's tags, or undefined when it does not exist. */
-export function listTags(
+export async function listTags(
   ctx: Ctx,
   templateArn: string,
   templateName: string,
 ): Promise<Record<string, string> | undefined> {
-  return withRetries(ctx, { templateName, name: 'ListTagsForResource' }, async (abortSignal) => {
-    try {
-      const tags: Record<string, string> = {};
-      let nextToken: string | undefined;
-      do {
-        const command = new (iot().ListTagsForResourceCommand)({ resourceArn: templateArn, nextToken });
-        const out = await iotClient(ctx).send(command, { abortSignal });
-        for (const tag of out.tags ?? []) tags[tag.Key!] = tag.Value ?? '';
-        nextToken = out.nextToken;
-      } while (nextToken);
-      return tags;
-    } catch (e) {
-      if (errorName(e) === 'ResourceNotFoundException') return undefined;
-      throw e;
-    }
-  });
+  const tags: Record<string, string> = {};
+  let nextToken: string | undefined;
+  do {
+    const input = { resourceArn: templateArn, nextToken };
+    const out = await send<ListTagsForResourceCommandOutput>(
+      ctx,
+      'iot',
+      'ListTagsForResource',
+      input,
+      { templateName },
+      notFound,
+    );
+    if (!out) return undefined;
+    for (const tag of out.tags ?? []) tags[tag.Key!] = tag.Value ?? '';
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return tags;
 }
 
 /** Set `tags` on the template and remove `remove` (each call only when it has something to do). */
@@ -155,19 +161,14 @@ export async function retag(
   tags: Record<string, string>,
   remove: readonly string[] = [],
 ): Promise<void> {
+  const about = { templateName, write: true };
   if (Object.keys(tags).length > 0) {
     log('TagResource', { templateName, tags });
     const list = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-    await withRetries(ctx, { templateName, name: 'TagResource', write: true }, (abortSignal) =>
-      iotClient(ctx).send(new (iot().TagResourceCommand)({ resourceArn: templateArn, tags: list }), { abortSignal }),
-    );
+    await send(ctx, 'iot', 'TagResource', { resourceArn: templateArn, tags: list }, about);
   }
   if (remove.length > 0) {
     log('UntagResource', { templateName, tagKeys: remove });
-    await withRetries(ctx, { templateName, name: 'UntagResource', write: true }, (abortSignal) =>
-      iotClient(ctx).send(new (iot().UntagResourceCommand)({ resourceArn: templateArn, tagKeys: [...remove] }), {
-        abortSignal,
-      }),
-    );
+    await send(ctx, 'iot', 'UntagResource', { resourceArn: templateArn, tagKeys: [...remove] }, about);
   }
 }

@@ -82,7 +82,8 @@ export async function confirmStillCurrent(
   try {
     undo = takeover
       ? { ...restoreWrite(takeover.record, written) }
-      : undoInput(written, old, verdict.deleting === true);
+      : // Without a takeover this is an Update of the same template, which has its old properties.
+        undoInput(written, old!, verdict.deleting === true);
     log('undoing the write', { problem, undo });
     if (undo) {
       undo.enabled ??= before.enabled;
@@ -154,10 +155,10 @@ async function staleness(ctx: Ctx, event: CreateOrUpdate, templateName: string):
  */
 export function undoInput(
   written: TemplateWrite,
-  old: SettingsProperties | undefined,
+  old: SettingsProperties,
   deleting: boolean,
 ): TemplateWrite | undefined {
-  if (deleting || !old) {
+  if (deleting) {
     return written.preProvisioningHook
       ? { templateName: written.templateName, removePreProvisioningHook: true }
       : undefined;
