@@ -1,23 +1,25 @@
 /**
- * What a ProvisioningTemplateSettings checks at synth, apart from its
- * removal policy (lib/provisioning-template-settings.ts, retainedHookErrors)
- * and the template claims of the app (lib/registry.ts):
+ * What a ProvisioningTemplateSettings checks at synth, apart from the
+ * template claims of the app (lib/registry.ts):
  *
  * - every prop's value: each problem is one message naming the prop, the
  *   value and what is allowed, and all problems of a construct are reported
  *   together (propErrors);
  * - the hook function's account against the stack's (hookAccountCheck);
  * - a pinned default version of a template defined in the same stack
- *   (pinnedVersionWarning).
+ *   (pinnedVersionWarning);
+ * - a removal policy that keeps the template, and with it the hook, while
+ *   the hook's resources go (retainedHookErrors).
  *
  * Pure functions, no constructs.
  *
  * Internal: not exported from the package's entry point.
  */
-import { RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnResource, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import type * as iot from 'aws-cdk-lib/aws-iot';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SETTINGS } from './handler-contract';
+import type { SettingsProvider } from './provider';
 
 /** Warning: the hook function's account or the stack's is known only at deploy time. */
 export const HOOK_ACCOUNT_UNKNOWN_WARNING_ID = 'cdk-iot-provisioning-template-settings:hookAccountUnknown';
@@ -172,4 +174,50 @@ export function pinnedVersionWarning(template: iot.CfnProvisioningTemplate, defa
     `${version} back as the default (the settings are applied again after each change of the template), so devices keep being ` +
     'provisioned with the old body. Leave defaultVersionId out to provision with the latest body, or change it in the same deployment as the body.'
   );
+}
+
+const RETAINED_ON_DELETE = [CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE];
+
+/**
+ * A template that CloudFormation keeps (on delete or on replacement) keeps
+ * pointing at its hook, so everything the hook runs on must be kept as well:
+ * its invoke permissions (in this stack), the function with its role,
+ * versions or aliases, and whatever the function itself uses. This construct
+ * cannot tell what that is, so it asks for every resource of the stacks
+ * involved (this one, and the hook's if the hook is defined in the app) to be
+ * retained, as `RemovalPolicies.of(stack).retain()` does; the handler's own
+ * resources excepted.
+ */
+export function retainedHookErrors(resource: CfnResource, fn: IFunction, provider: SettingsProvider): string[] {
+  const { deletionPolicy, updateReplacePolicy } = resource.cfnOptions;
+  const keptOnDelete = deletionPolicy !== undefined && RETAINED_ON_DELETE.includes(deletionPolicy);
+  if (!keptOnDelete && updateReplacePolicy !== CfnDeletionPolicy.RETAIN) {
+    return [];
+  }
+  const stacks = new Set([Stack.of(resource), Stack.of(fn)]);
+  const deleted = [...stacks]
+    .flatMap((stack) => stack.node.findAll())
+    .filter((c): c is CfnResource => CfnResource.isCfnResource(c))
+    .filter(
+      (c) => c.cfnResourceType !== 'AWS::CDK::Metadata' && stacks.has(Stack.of(c)) && !provider.ownsHandlerResource(c),
+    )
+    .filter(
+      (c) =>
+        !RETAINED_ON_DELETE.includes(c.cfnOptions.deletionPolicy!) ||
+        // The invoke permissions are replaced when the templates they name change.
+        (c.cfnResourceType === 'AWS::Lambda::Permission' &&
+          c.cfnOptions.updateReplacePolicy !== CfnDeletionPolicy.RETAIN),
+    )
+    .map((c) => c.node.path);
+  if (deleted.length === 0) {
+    return [];
+  }
+  const shown = deleted.slice(0, 5).join(', ') + (deleted.length > 5 ? ` and ${deleted.length - 5} more` : '');
+  return [
+    `removalPolicy keeps the template (DeletionPolicy ${deletionPolicy ?? 'Delete'}, UpdateReplacePolicy ${updateReplacePolicy ?? 'Delete'}) ` +
+      `and with it the preProvisioningHook ${fn.node.path}, but resources the hook may run on would be deleted with the stack: ${shown}. ` +
+      'AWS IoT would then fail to call the hook and refuse every device registration. ' +
+      'Use RemovalPolicy.DESTROY (only the hook is removed; the other settings stay), retain the whole stack ' +
+      "(RemovalPolicies.of(stack).retain(), which also keeps the hook's invoke permissions), or set the hook outside this construct.",
+  ];
 }

@@ -13,12 +13,36 @@
  *
  * Internal: not exported from the package's entry point.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { AssetHashType, AssetStaging, CfnResource, FileAssetPackaging, Names, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 
+/** Where the build puts the bundled handler (see scripts/bundle-handler.mjs). */
+export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler');
+
+/** The bundle's sha256, written by the build next to the asset directory. */
+export const HANDLER_HASH_FILE = path.join(__dirname, '..', 'assets', 'handler.sha256');
+
 export class HandlerCode extends lambda.Code {
+  /**
+   * The bundled handler, with the hash computed when the package was built
+   * (so synth need not fingerprint it); a clear error when it was not built.
+   */
+  public static bundled(): HandlerCode {
+    let hash: string;
+    try {
+      hash = fs.readFileSync(HANDLER_HASH_FILE, 'utf8').trim();
+    } catch {
+      throw new Error(
+        `The bundled handler is missing from ${path.dirname(HANDLER_HASH_FILE)}. Run "npm run build" in the package first.`,
+      );
+    }
+    return new HandlerCode(HANDLER_ASSET_DIR, hash);
+  }
+
   private staged?: { readonly assetPath: string; readonly config: lambda.CodeConfig };
 
   /**

@@ -9,8 +9,6 @@
  *
  * Internal: not exported from the package's entry point.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import {
   Annotations,
   ArnFormat,
@@ -39,12 +37,6 @@ import {
 import { HookPermissions } from './hook-permissions';
 import { ScopedNames } from './scoping';
 import { TIMING } from './timing';
-
-/** Where the build puts the bundled handler (see scripts/bundle-handler.mjs). */
-export const HANDLER_ASSET_DIR = path.join(__dirname, '..', 'assets', 'handler');
-
-/** The bundle's sha256, written by the build next to the asset directory. */
-export const HANDLER_HASH_FILE = path.join(__dirname, '..', 'assets', 'handler.sha256');
 
 /** The handler's own timeout (lib/timing.ts). */
 export const HANDLER_TIMEOUT = Duration.millis(TIMING.handlerTimeoutMs);
@@ -97,7 +89,8 @@ export class SettingsProvider extends Construct {
   private constructor(scope: Stack, id: string) {
     super(scope, id);
 
-    const handlerHash = readHandlerHash();
+    // Read first: an unbuilt package fails before anything is added to the stack.
+    const code = HandlerCode.bundled();
 
     // The handler's function, its event invoke config and its log group are
     // L1s, at the paths (and so the logical ids) their L2s would have, as
@@ -142,8 +135,6 @@ export class SettingsProvider extends Construct {
     });
 
     const handler = new Construct(this, 'Handler');
-    // The hash is computed when the package is built, so synth need not fingerprint the bundle.
-    const code = new HandlerCode(HANDLER_ASSET_DIR, handlerHash);
     const { s3Location } = code.bind(handler);
     if (!s3Location) {
       throw new Error('The handler bundle was not staged as an S3 asset.');
@@ -257,17 +248,6 @@ class HandlerLogGroup extends CfnResource implements ITaggable {
 
   protected get cfnProperties(): { [key: string]: unknown } {
     return { RetentionInDays: LOG_RETENTION_DAYS, Tags: this.tags.renderTags() };
-  }
-}
-
-/** The bundled handler's sha256, as the build wrote it; a clear error when the package was not built. */
-function readHandlerHash(): string {
-  try {
-    return fs.readFileSync(HANDLER_HASH_FILE, 'utf8').trim();
-  } catch {
-    throw new Error(
-      `The bundled handler is missing from ${path.dirname(HANDLER_HASH_FILE)}. Run "npm run build" in the package first.`,
-    );
   }
 }
 

@@ -13,13 +13,13 @@ import {
   Tokenization,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
 import {
   HOOK_ACCOUNT_UNKNOWN_WARNING_ID,
   PINNED_VERSION_WARNING_ID,
   hookAccountCheck,
+  retainedHookErrors,
   pinnedVersionWarning,
   propErrors,
 } from './checks';
@@ -273,50 +273,4 @@ function templateRevision(template: iot.CfnProvisioningTemplate): string {
       return Fn.join('|', [digest, template.provisioningRoleArn]);
     },
   });
-}
-
-const RETAINED_ON_DELETE = [CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE];
-
-/**
- * A template that CloudFormation keeps (on delete or on replacement) keeps
- * pointing at its hook, so everything the hook runs on must be kept as well:
- * its invoke permissions (in this stack), the function with its role,
- * versions or aliases, and whatever the function itself uses. This construct
- * cannot tell what that is, so it asks for every resource of the stacks
- * involved (this one, and the hook's if the hook is defined in the app) to be
- * retained, as `RemovalPolicies.of(stack).retain()` does; the handler's own
- * resources excepted.
- */
-function retainedHookErrors(resource: CfnResource, fn: IFunction, provider: SettingsProvider): string[] {
-  const { deletionPolicy, updateReplacePolicy } = resource.cfnOptions;
-  const keptOnDelete = deletionPolicy !== undefined && RETAINED_ON_DELETE.includes(deletionPolicy);
-  if (!keptOnDelete && updateReplacePolicy !== CfnDeletionPolicy.RETAIN) {
-    return [];
-  }
-  const stacks = new Set([Stack.of(resource), Stack.of(fn)]);
-  const deleted = [...stacks]
-    .flatMap((stack) => stack.node.findAll())
-    .filter((c): c is CfnResource => CfnResource.isCfnResource(c))
-    .filter(
-      (c) => c.cfnResourceType !== 'AWS::CDK::Metadata' && stacks.has(Stack.of(c)) && !provider.ownsHandlerResource(c),
-    )
-    .filter(
-      (c) =>
-        !RETAINED_ON_DELETE.includes(c.cfnOptions.deletionPolicy!) ||
-        // The invoke permissions are replaced when the templates they name change.
-        (c.cfnResourceType === 'AWS::Lambda::Permission' &&
-          c.cfnOptions.updateReplacePolicy !== CfnDeletionPolicy.RETAIN),
-    )
-    .map((c) => c.node.path);
-  if (deleted.length === 0) {
-    return [];
-  }
-  const shown = deleted.slice(0, 5).join(', ') + (deleted.length > 5 ? ` and ${deleted.length - 5} more` : '');
-  return [
-    `removalPolicy keeps the template (DeletionPolicy ${deletionPolicy ?? 'Delete'}, UpdateReplacePolicy ${updateReplacePolicy ?? 'Delete'}) ` +
-      `and with it the preProvisioningHook ${fn.node.path}, but resources the hook may run on would be deleted with the stack: ${shown}. ` +
-      'AWS IoT would then fail to call the hook and refuse every device registration. ' +
-      'Use RemovalPolicy.DESTROY (only the hook is removed; the other settings stay), retain the whole stack ' +
-      "(RemovalPolicies.of(stack).retain(), which also keeps the hook's invoke permissions), or set the hook outside this construct.",
-  ];
 }

@@ -21,7 +21,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { RESOURCE_TYPE } from '../lib/handler-contract';
 import { MAX_HOOK_PERMISSIONS } from '../lib/hook-permissions';
-import { HANDLER_ASSET_DIR, HANDLER_HASH_FILE, HANDLER_TIMEOUT, MAX_EVENT_AGE, SERVICE_TIMEOUT } from '../lib/provider';
+import { HANDLER_ASSET_DIR, HANDLER_HASH_FILE } from '../lib/handler-code';
+import { HANDLER_TIMEOUT, MAX_EVENT_AGE, SERVICE_TIMEOUT } from '../lib/provider';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ARN_TAIL = ':iot:eu-west-1:111122223333:provisioningtemplate/';
