@@ -40,6 +40,11 @@ export async function withRetries<T>(ctx: Ctx, op: Operation, call: (signal: Abo
   let landed = false;
   let last: unknown;
   for (let attempt = 1; ; attempt++) {
+    if (ctx.signal.aborted) {
+      // Out of time before this attempt (a timer that fired late): nothing more was sent.
+      const error = last ?? Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+      throw new SettingsError(failureMessage(op, error, attempt - 1, Date.now() - started, true), !landed);
+    }
     let error: unknown;
     try {
       return await call(ctx.signal);
