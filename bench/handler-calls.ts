@@ -13,11 +13,13 @@
  *    IoT calls IoT accepted, at 10 per second.
  *
  * The handler's production timing (no SETTINGS_* overrides) and Lambda
- * timeout. Output: markdown on stdout (bench/results.md is edited by hand).
+ * timeout. Output: markdown on stdout, also written to bench/handler-calls.md.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { execSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { TIMING } from '../lib/timing';
 import { awsEnv, freshBundledHandler, Handler, settings, setEnv } from '../test/support/cfn';
 import { createEvent, deleteEvent, lambdaContext, updateEvent } from '../test/support/events';
@@ -42,7 +44,10 @@ const props = (name: string, overrides: Partial<SettingsProperties> = {}): Setti
     ...overrides,
   });
 
+const report: string[] = [];
+
 function print(text = ''): void {
+  report.push(text);
   process.stdout.write(`${text}\n`);
 }
 
@@ -112,8 +117,7 @@ async function main(): Promise<void> {
 
   const inStack = <E extends CloudFormationCustomResourceEvent>(event: E): E => ({ ...event, StackId: STACK_ID });
   const url = (requestId: string) => cfn.responseUrl(requestId);
-  const seed = (name: string) =>
-    iot.putTemplate(name, EARLIER);
+  const seed = (name: string) => iot.putTemplate(name, EARLIER);
 
   const rows: Array<[string, Counts]> = [];
   try {
@@ -213,6 +217,13 @@ async function main(): Promise<void> {
         .map(([op, n]) => `${op} ${n}`)
         .join(', ') || '—';
     const sum = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    print('# Handler calls per event, and 250 templates at once (issue 13)');
+    print();
+    print(
+      '- command: `npm run bench:calls`: the bundled handler over HTTP against the local fakes on 127.0.0.1, ' +
+        'production timing (no SETTINGS_* overrides), the real Lambda timeout',
+    );
+    print();
     print('### Calls per event (one resource, no faults)');
     print();
     print('| Event | IoT calls | CloudFormation API calls | Total |');
@@ -247,6 +258,7 @@ async function main(): Promise<void> {
       `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), Node ${node}, ${os.platform()} ${os.release()}`,
     );
     print(`Date: ${new Date().toUTCString()}`);
+    fs.writeFileSync(path.join(__dirname, 'handler-calls.md'), `${report.join('\n')}\n`);
     if (success !== TEMPLATES) process.exitCode = 1;
   } finally {
     restoreConsole();
