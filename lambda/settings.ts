@@ -100,8 +100,10 @@ async function apply(ctx: Ctx, event: CreateOrUpdate, old: SettingsProperties | 
     const templateArn = current.templateArn ?? templateArnFor(event.StackId, name);
     // A Create, or an Update that renames the template, takes it over: the
     // owner tag names this resource, and the record keeps what it had, both
-    // before the write (lambda/ownership.ts). An Update keeps it.
-    const record = old ? undefined : await takeOver(ctx, event, templateArn, current);
+    // before the write (lambda/ownership.ts). An Update of the same template
+    // sets the owner tag only, which also claims a template tagged before
+    // owner tags existed, or whose tag was removed.
+    const record = old ? undefined : await takeOver(ctx, event, name, templateArn, current);
     if (old) {
       await retag(ctx, templateArn, name, { [OWNER_TAG]: ownerId(event) });
     }
@@ -117,8 +119,13 @@ async function apply(ctx: Ctx, event: CreateOrUpdate, old: SettingsProperties | 
  * Tag the template as this resource's, with a record of what it had (kept
  * from an earlier delivery of the same event, which already wrote).
  */
-async function takeOver(ctx: Ctx, event: CreateOrUpdate, templateArn: string, current: Template): Promise<Record> {
-  const name = current.templateName ?? properties(event).TemplateName;
+async function takeOver(
+  ctx: Ctx,
+  event: CreateOrUpdate,
+  name: string,
+  templateArn: string,
+  current: Template,
+): Promise<Record> {
   const tags = (await listTags(ctx, templateArn, name)) ?? {};
   const me = ownerId(event);
   const record = (tags[OWNER_TAG] === me && readRecord(tags)) || snapshot(current, tags[OWNER_TAG]);
