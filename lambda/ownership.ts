@@ -16,10 +16,12 @@
 import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { SETTINGS, TemplateRead, TemplateWrite } from '../lib/handler-contract';
-import { retag } from './aws';
+import { retag, updateTemplate } from './aws';
 import type { Ctx } from './context';
 
 export const OWNER_TAG = 'iot-provisioning-template-settings:owner';
+/** The hook the owner manages (empty: none), so a former owner knows whether its own hook is still wanted. */
+export const HOOK_TAG = 'iot-provisioning-template-settings:hook';
 /** The record's tags: `${RECORD_TAG}:0`, `:1`, ... (a tag value holds 256 characters). */
 export const RECORD_TAG = 'iot-provisioning-template-settings:before';
 const CHUNK = 256;
@@ -28,12 +30,24 @@ const CHUNK = 256;
 export interface Record extends TemplateRead {
   /** The owner tag it had: the resource to give the template back to. */
   readonly owner?: string;
+  /** That owner's hook tag. */
+  readonly ownerHook?: string;
 }
 
-/** This resource's name in the owner tag: `stack/logicalId` (hashed when longer than a tag value). */
+/**
+ * This resource's name in the owner tag: `stack/logicalId/` and the start of
+ * the stack's unique id, so a stack created again under the same name is
+ * another owner (hashed when longer than a tag value).
+ */
 export function ownerId(event: Pick<CloudFormationCustomResourceEvent, 'StackId' | 'LogicalResourceId'>): string {
-  const id = `${event.StackId.split('/')[1]}/${event.LogicalResourceId}`;
+  const [, stackName, stackUuid] = event.StackId.split('/');
+  const id = `${stackName}/${event.LogicalResourceId}/${stackUuid.slice(0, 8)}`;
   return id.length <= CHUNK ? id : createHash('sha256').update(id).digest('hex');
+}
+
+/** The tags that name this resource the owner, managing `hook` (or none). */
+export function ownerTags(me: string, hook: string | undefined): { [key: string]: string } {
+  return { [OWNER_TAG]: me, [HOOK_TAG]: hook ?? '' };
 }
 
 /** The template's ARN in the stack's partition, region and account (where the handler runs). */
@@ -43,7 +57,7 @@ export function templateArnFor(stackId: string, templateName: string): string {
 }
 
 /** What `current` has, and who owned it, as a record. */
-export function snapshot(current: TemplateRead, owner: string | undefined): Record {
+export function snapshot(current: TemplateRead, owner: string | undefined, ownerHook: string | undefined): Record {
   const hook = current.preProvisioningHook;
   return {
     description: current.description,
@@ -54,6 +68,7 @@ export function snapshot(current: TemplateRead, owner: string | undefined): Reco
       ? { targetArn: hook.targetArn, payloadVersion: hook.payloadVersion }
       : undefined,
     owner,
+    ownerHook,
   };
 }
 
@@ -88,7 +103,10 @@ export function recordKeys(tags: { [key: string]: string }): string[] {
 /**
  * The write that puts back what the record kept, for each setting that
  * `written` changed: SETTINGS' `restore` (someone else's hook back on, ours
- * off), and the provisioning role the template had. `enabled` always.
+ * off), and the provisioning role the template had. `enabled` always. A
+ * hook a previous owner had is put back as it was, even one with our ARN
+ * (a renamed construct keeps its hook): only without a previous owner could
+ * a hook with our ARN be our own earlier write.
  */
 export function restoreWrite(record: Record, written: TemplateWrite): TemplateWrite {
   const undo: TemplateWrite = { templateName: written.templateName };
@@ -96,6 +114,10 @@ export function restoreWrite(record: Record, written: TemplateWrite): TemplateWr
     if (written[setting.field] !== undefined) {
       Object.assign(undo, setting.restore?.(record, written));
     }
+  }
+  if (written.preProvisioningHook && record.owner && record.preProvisioningHook) {
+    delete undo.removePreProvisioningHook;
+    undo.preProvisioningHook = record.preProvisioningHook as TemplateWrite['preProvisioningHook'];
   }
   if (
     record.provisioningRoleArn &&
@@ -113,14 +135,32 @@ export function isRollback(stackStatus: string): boolean {
   return /ROLLBACK_IN_PROGRESS$|ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS$/.test(stackStatus);
 }
 
-/** Take this resource's owner tag and record off the template; `to`: the owner to give it back to. */
+/**
+ * Take this resource's owner tags and record off the template (`tags`: what
+ * it has); back to the record's previous owner when `record` is given.
+ */
 export function giveBack(
   ctx: Ctx,
   templateArn: string,
   templateName: string,
   tags: { [key: string]: string },
-  to: string | undefined,
+  record?: Record,
 ): Promise<void> {
-  const remove = [...recordKeys(tags), ...(to ? [] : [OWNER_TAG])];
-  return retag(ctx, templateArn, templateName, to ? { [OWNER_TAG]: to } : {}, remove);
+  const to = record?.owner;
+  const remove = [...recordKeys(tags), ...(to ? [] : [OWNER_TAG, HOOK_TAG])];
+  return retag(ctx, templateArn, templateName, to ? ownerTags(to, record.ownerHook) : {}, remove);
+}
+
+/**
+ * Write `restore`; a provisioning role in a write of its own, after the rest:
+ * passing a role from outside the stack may be refused (the handler may pass
+ * only its stack's roles), and the other settings are then back already.
+ */
+export async function putBack(ctx: Ctx, restore: TemplateWrite): Promise<void> {
+  const { provisioningRoleArn, ...rest } = restore;
+  await updateTemplate(ctx, rest);
+  if (provisioningRoleArn) {
+    const { templateName, enabled } = restore;
+    await updateTemplate(ctx, { templateName, provisioningRoleArn, enabled }, provisioningRoleArn);
+  }
 }

@@ -13,7 +13,7 @@
 import type { CloudFormationCustomResourceCreateEvent, CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
 import { desiredWrite, SettingsProperties, TemplateRead, TemplateWrite } from '../lib/handler-contract';
 import { resourceStatus, stackStatus, updateTemplate } from './aws';
-import { giveBack, Record, recordTags, restoreWrite } from './ownership';
+import { giveBack, putBack, Record, recordTags, restoreWrite } from './ownership';
 import { Ctx, log, reserving } from './context';
 import { errorMessage, SettingsError } from './retry';
 
@@ -87,11 +87,11 @@ export async function confirmStillCurrent(
     log('undoing the write', { problem, undo });
     if (undo) {
       undo.enabled ??= before.enabled;
-      await updateTemplate(ctx, undo);
+      // A record may name a role from outside the stack: put back in a write of its own.
+      await (takeover ? putBack(ctx, undo) : updateTemplate(ctx, undo));
     }
     if (takeover) {
-      const tags = recordTags(takeover.record);
-      await giveBack(ctx, takeover.templateArn, templateName, tags, takeover.record.owner);
+      await giveBack(ctx, takeover.templateArn, templateName, recordTags(takeover.record), takeover.record);
     }
   } catch (e) {
     throw new SettingsError(

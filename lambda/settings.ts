@@ -21,8 +21,11 @@ import { describeTemplate, listTags, retag, stackStatus, Template, updateTemplat
 import { Ctx, log, reserving } from './context';
 import {
   isRollback,
+  HOOK_TAG,
   OWNER_TAG,
   ownerId,
+  ownerTags,
+  putBack,
   readRecord,
   Record,
   recordKeys,
@@ -103,13 +106,19 @@ async function apply(ctx: Ctx, event: CreateOrUpdate, old: SettingsProperties | 
     // before the write (lambda/ownership.ts). An Update of the same template
     // sets the owner tag only, which also claims a template tagged before
     // owner tags existed, or whose tag was removed.
-    const record = old ? undefined : await takeOver(ctx, event, name, templateArn, current);
+    const claim = ownerTags(ownerId(event), input.preProvisioningHook?.targetArn);
+    const record = old ? undefined : await takeOver(ctx, event, name, templateArn, current, claim);
     if (old) {
-      await retag(ctx, templateArn, name, { [OWNER_TAG]: ownerId(event) });
+      await retag(ctx, templateArn, name, claim);
     }
     // Never left to what an absent `enabled` means.
     input.enabled ??= current.enabled;
-    await reserving(ctx, ctx.config.checkReserveMs, (inner) => updateTemplate(inner, input, roleArn));
+    try {
+      await reserving(ctx, ctx.config.checkReserveMs, (inner) => updateTemplate(inner, input, roleArn));
+    } catch (e) {
+      if (record) await handBack(ctx, event, templateArn, input, record, e);
+      throw e;
+    }
     await confirmStillCurrent(ctx, event, input, current, old, record && { templateArn, record });
   }
   return { physicalResourceId: name, data: { TemplateArn: current.templateArn ?? '' } };
@@ -125,14 +134,48 @@ async function takeOver(
   name: string,
   templateArn: string,
   current: Template,
+  claim: { [key: string]: string },
 ): Promise<Record> {
   const tags = (await listTags(ctx, templateArn, name)) ?? {};
-  const me = ownerId(event);
-  const record = (tags[OWNER_TAG] === me && readRecord(tags)) || snapshot(current, tags[OWNER_TAG]);
+  // Already ours: an earlier delivery of this event tagged it. Its record, if
+  // it can be read, is what the template had before; if not, the template's
+  // previous owner is not known any more.
+  const mine = tags[OWNER_TAG] === ownerId(event);
+  const record =
+    (mine && readRecord(tags)) ||
+    snapshot(current, mine ? undefined : tags[OWNER_TAG], mine ? undefined : tags[HOOK_TAG]);
   const written = recordTags(record);
   const stale = recordKeys(tags).filter((key) => written[key] === undefined);
-  await retag(ctx, templateArn, name, { [OWNER_TAG]: me, ...written }, stale);
+  await retag(ctx, templateArn, name, { ...claim, ...written }, stale);
   return record;
+}
+
+/**
+ * The write after a takeover failed: hand the template back to its previous
+ * owner. A write that certainly changed nothing needs only the tags back; one
+ * that may have landed needs the settings back too when no Delete will come
+ * to do it (an Update that renamed the template keeps the old physical id).
+ * A Create's may-have-landed write is left to the rollback's Delete, which
+ * gets the template name as physical id and owns the template.
+ */
+async function handBack(
+  ctx: Ctx,
+  event: CreateOrUpdate,
+  templateArn: string,
+  written: TemplateWrite,
+  record: Record,
+  e: unknown,
+): Promise<void> {
+  const changedNothing = e instanceof SettingsError && e.changedNothing;
+  if (!changedNothing && event.RequestType === 'Create') return;
+  try {
+    if (!changedNothing) await putBack(ctx, restoreWrite(record, written));
+    await giveBack(ctx, templateArn, written.templateName, recordTags(record), record);
+  } catch (failed) {
+    log('could not hand the template back', { templateName: written.templateName, error: errorMessage(failed) });
+    // The tags still name this resource: let the rollback's Delete find it.
+    if (e instanceof SettingsError) throw new SettingsError(e.message, false);
+  }
 }
 
 /**
@@ -184,17 +227,28 @@ export async function onDelete(ctx: Ctx, event: CloudFormationCustomResourceDele
   const templateName = props.TemplateName;
   const templateArn = templateArnFor(event.StackId, templateName);
   const tags = await listTags(ctx, templateArn, templateName);
+  if (tags === undefined) {
+    log('template no longer exists; nothing to delete', { templateName });
+    return done;
+  }
   const me = ownerId(event);
-  const owner = tags?.[OWNER_TAG];
-  if (tags === undefined || (owner !== undefined && owner !== me)) {
-    log(tags ? 'template owned by another resource now; left alone' : 'template no longer exists; nothing to delete', {
+  const owner = tags[OWNER_TAG];
+  const ours = props.PreProvisioningHook?.TargetArn;
+  if (owner !== undefined && owner !== me) {
+    // Another resource took it over (a renamed or moved construct). Our hook
+    // stays if the owner manages the same one; otherwise it comes off, below.
+    if (!ours || tags[HOOK_TAG] === ours) {
+      log('template owned by another resource now; left alone', { templateName, owner, me });
+      return done;
+    }
+    log("template owned by another resource now, which does not manage this resource's hook", {
       templateName,
       owner,
       me,
+      ownerHook: tags[HOOK_TAG] ?? null,
     });
-    return done;
   }
-  if (owner === undefined && !props.PreProvisioningHook) {
+  if (owner === undefined && !ours) {
     return done;
   }
   const current = await describeTemplate(ctx, templateName);
@@ -204,8 +258,9 @@ export async function onDelete(ctx: Ctx, event: CloudFormationCustomResourceDele
   }
   const written = desiredWrite(props);
   const record = owner === me ? readRecord(tags) : undefined;
+  const rollback = record && isRollback(await stackStatus(ctx, event, templateName));
   let restore: TemplateWrite | undefined;
-  if (record && isRollback(await stackStatus(ctx, event, templateName))) {
+  if (rollback) {
     restore = restoreWrite(record, written);
   } else if (owner === undefined) {
     log('no owner tag on the template: the hook comes off only if it is the one this resource set', {
@@ -213,7 +268,6 @@ export async function onDelete(ctx: Ctx, event: CloudFormationCustomResourceDele
       hook: current.preProvisioningHook?.targetArn ?? null,
     });
   }
-  const ours = written.preProvisioningHook?.targetArn;
   if (!restore && ours && current.preProvisioningHook?.targetArn === ours) {
     restore = { templateName, removePreProvisioningHook: true };
   } else if (!restore && ours) {
@@ -224,10 +278,10 @@ export async function onDelete(ctx: Ctx, event: CloudFormationCustomResourceDele
   }
   if (restore) {
     restore.enabled ??= current.enabled;
-    await updateTemplate(ctx, restore);
+    await putBack(ctx, restore);
   }
   if (owner === me) {
-    await giveBack(ctx, templateArn, templateName, tags, restore && record ? record.owner : undefined);
+    await giveBack(ctx, templateArn, templateName, tags, rollback ? record : undefined);
   }
   return done;
 }

@@ -20,7 +20,7 @@ import {
   scopePolicyTemplates,
 } from '../lib/handler-policy';
 import { MAX_TEMPLATE_NAME_LENGTH } from '../lib/scoping';
-import { OWNER_TAG, recordTags } from '../lambda/ownership';
+import { OWNER_TAG, ownerTags, recordTags } from '../lambda/ownership';
 
 const token = (value: string) => Lazy.string({ produce: () => value });
 const fleet = (count: number, prefix = 'fleet-customer-') =>
@@ -135,7 +135,10 @@ describe('the tag guard', () => {
   }
 
   test("the handler's own tags, as lambda/ownership.ts writes them, may be set and removed", () => {
-    const keys = [OWNER_TAG, ...Object.keys(recordTags({ description: 'd'.repeat(600), owner: 'Fleet/Settings' }))];
+    const keys = [
+      ...Object.keys(ownerTags('Fleet/Settings/1a2b3c4d', undefined)),
+      ...Object.keys(recordTags({ description: 'd'.repeat(600), owner: 'Fleet/Settings' })),
+    ];
     expect(keys.length).toBeGreaterThan(3);
     for (const key of keys) {
       expect({ key, covered: like(key, OWN_TAG_KEYS) }).toEqual({ key, covered: true });

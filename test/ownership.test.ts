@@ -6,13 +6,14 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { SettingsProperties } from '../lib/handler-contract';
-import { asked, expectFailed, expectSuccess, settings, WireHarness } from './support/cfn';
+import { asked, CREATE_FAILED_MARKER, expectFailed, expectSuccess, settings, WireHarness } from './support/cfn';
 import { EARLIER, functionArn, roleArn, TemplateState } from './support/fake-iot';
 
 const h = WireHarness.install();
 
 const NAME = 'FleetTemplate';
 const OWNER = 'iot-provisioning-template-settings:owner';
+const HOOK_TAG = 'iot-provisioning-template-settings:hook';
 const STACK_A = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/FleetStack/11111111-0000-4000-8000-000000000000';
 const STACK_B = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/OtherStack/22222222-0000-4000-8000-000000000000';
 const HOOK = { TargetArn: functionArn('DeviceCheck'), PayloadVersion: '2020-04-01' };
@@ -45,7 +46,7 @@ describe('a new construct id in the same stack', () => {
     expectSuccess(await create(PROPS, 'SettingsOld'), NAME);
     const set = h.iot.template(NAME);
     expectSuccess(await create(PROPS, 'SettingsNew'), NAME);
-    expect(h.iot.tagsOf(NAME)![OWNER]).toBe('FleetStack/SettingsNew');
+    expect(h.iot.tagsOf(NAME)![OWNER]).toBe('FleetStack/SettingsNew/11111111');
 
     h.cfnApi.stackStatus = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     const writesBefore = h.iot.calls({ method: 'PATCH' }).length;
@@ -56,7 +57,7 @@ describe('a new construct id in the same stack', () => {
     expect(h.iot.template(NAME)!.preProvisioningHook?.targetArn).toBe(HOOK.TargetArn);
     expect(h.iot.calls({ method: 'PATCH' })).toHaveLength(writesBefore);
     expect(h.logs.some((l) => /owned by another resource now; left alone/.test(l.message ?? ''))).toBe(true);
-    expect(h.iot.tagsOf(NAME)![OWNER]).toBe('FleetStack/SettingsNew');
+    expect(h.iot.tagsOf(NAME)![OWNER]).toBe('FleetStack/SettingsNew/11111111');
   });
 
   test('the same update rolled back: the new resource gives the template back exactly as the old one left it', async () => {
@@ -78,7 +79,57 @@ describe('a new construct id in the same stack', () => {
 
     expect(h.iot.template(NAME)).toEqual(beforeUpdate);
     // The old resource owns it again. (Its own record went with the takeover: it served only the deployment that created it.)
-    expect(h.iot.tagsOf(NAME)).toEqual({ [OWNER]: 'FleetStack/SettingsOld' });
+    expect(h.iot.tagsOf(NAME)).toEqual({ [OWNER]: 'FleetStack/SettingsOld/11111111', [HOOK_TAG]: HOOK.TargetArn });
+  });
+});
+
+describe('a takeover that goes wrong hands the template back', () => {
+  test('a rename keeping the same hook, rolled back: the hook stays, as the old resource set it', async () => {
+    seed();
+    expectSuccess(await create(PROPS, 'SettingsOld'), NAME);
+    const beforeUpdate = h.iot.template(NAME);
+    expectSuccess(await create(PROPS, 'SettingsNew'), NAME);
+
+    h.cfnApi.stackStatus = 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS';
+    expectSuccess(await remove(PROPS, 'SettingsNew'), NAME);
+
+    expect(h.iot.template(NAME)).toEqual(beforeUpdate);
+    expect(h.iot.template(NAME)!.preProvisioningHook?.targetArn).toBe(HOOK.TargetArn);
+    expect(h.iot.tagsOf(NAME)![OWNER]).toBe('FleetStack/SettingsOld/11111111');
+  });
+
+  test('a Create whose write is refused gives the template back at once, so the old owner can still take its hook off', async () => {
+    seed();
+    expectSuccess(await create(PROPS, 'SettingsOld'), NAME);
+    const set = h.iot.template(NAME);
+    const tags = h.iot.tagsOf(NAME);
+
+    // Version 9 does not exist: AWS IoT refuses the write, which changed nothing.
+    const failed = await create(settings({ ...PROPS, DefaultVersionId: '9' }), 'SettingsNew');
+    expectFailed(failed, CREATE_FAILED_MARKER);
+    expect(h.iot.template(NAME)).toEqual(set);
+    // The owner and its hook back (the old record went with the takeover: it served only the deployment that made it).
+    expect(h.iot.tagsOf(NAME)).toEqual({ [OWNER]: tags![OWNER], [HOOK_TAG]: tags![HOOK_TAG] });
+
+    // The rollback's Delete of the new resource does nothing; the old one is removed later and takes its hook off.
+    expectSuccess(await remove(PROPS, 'SettingsNew'), NAME);
+    h.cfnApi.stackStatus = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    expectSuccess(await remove(PROPS, 'SettingsOld'), NAME);
+    expect(h.iot.template(NAME)!.preProvisioningHook).toBeUndefined();
+  });
+
+  test("a rename that drops the hook: the old resource's Delete still takes its hook off (the new owner does not manage it)", async () => {
+    seed();
+    expectSuccess(await create(PROPS, 'SettingsOld'), NAME);
+    const { PreProvisioningHook: _hook, ...withoutHook } = PROPS;
+    expectSuccess(await create(settings(withoutHook), 'SettingsNew'), NAME);
+    expect(h.iot.tagsOf(NAME)![HOOK_TAG]).toBe('');
+
+    h.cfnApi.stackStatus = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    expectSuccess(await remove(PROPS, 'SettingsOld'), NAME);
+
+    expect(h.iot.template(NAME)!.preProvisioningHook).toBeUndefined();
+    expect(h.iot.tagsOf(NAME)![OWNER]).toBe('FleetStack/SettingsNew/11111111');
   });
 });
 
@@ -93,7 +144,7 @@ test('a construct moved to another stack: the old stack deletes its resource aft
 
   expect(h.iot.template(NAME)).toEqual(set);
   expect(h.iot.template(NAME)!.preProvisioningHook?.targetArn).toBe(HOOK.TargetArn);
-  expect(h.iot.tagsOf(NAME)![OWNER]).toBe('OtherStack/Settings');
+  expect(h.iot.tagsOf(NAME)![OWNER]).toBe('OtherStack/Settings/22222222');
 });
 
 test('a failed first deploy: the Create succeeds, the rollback deletes it, and every setting is as before the Create', async () => {
@@ -106,6 +157,36 @@ test('a failed first deploy: the Create succeeds, the rollback deletes it, and e
   expectSuccess(await remove(PROPS, 'Settings'), NAME);
 
   // Description, enabled, default version, role and someone else's hook: all back.
+  expect(h.iot.template(NAME)).toEqual(before);
+  expect(h.iot.tagsOf(NAME)).toEqual({});
+});
+
+test('a failed first deploy whose role cannot be put back (not one the handler may pass): everything else is back, and the Delete fails naming the role', async () => {
+  const before = seed();
+  expectSuccess(await create(PROPS, 'Settings'), NAME);
+  h.iot.unpassableRoles.add(before.provisioningRoleArn);
+
+  h.cfnApi.stackStatus = 'ROLLBACK_IN_PROGRESS';
+  const deleted = await remove(PROPS, 'Settings');
+
+  const reason = expectFailed(deleted, NAME);
+  expect(reason).toMatch(
+    /UpdateProvisioningTemplate on provisioning template "FleetTemplate" failed.*iam:PassRole.*OriginalProvisioningRole/,
+  );
+  // The rest is back; the template keeps the role the deployment set until someone sets it back.
+  expect(h.iot.template(NAME)).toEqual({ ...before, provisioningRoleArn: PROPS.ProvisioningRoleArn });
+});
+
+test('an owner tag naming this resource but a record that cannot be read (a crash between tag writes): the previous owner counts as unknown', async () => {
+  const before = seed();
+  h.iot.setTag(NAME, OWNER, 'FleetStack/Settings/11111111');
+  h.iot.setTag(NAME, 'iot-provisioning-template-settings:before:0', 'not-a-record');
+  expectSuccess(await create(PROPS, 'Settings'), NAME);
+
+  h.cfnApi.stackStatus = 'ROLLBACK_IN_PROGRESS';
+  expectSuccess(await remove(PROPS, 'Settings'), NAME);
+
+  // Set back from what the template had when this delivery found it, and given back to nobody.
   expect(h.iot.template(NAME)).toEqual(before);
   expect(h.iot.tagsOf(NAME)).toEqual({});
 });

@@ -196,6 +196,8 @@ export class FakeIot extends LocalServer {
   /** TagResource, UntagResource and ListTagsForResource requests (not in `requests`, and never given faults). */
   readonly tagRequests: TagRequest[] = [];
   private readonly templates = new Map<string, TemplateState>();
+  /** Roles the caller may not pass (iam:PassRole refused): writes naming one are refused as a whole. */
+  readonly unpassableRoles = new Set<string>();
   /** Each template's tags, by template name. */
   private readonly tags = new Map<string, Map<string, string>>();
 
@@ -205,6 +207,7 @@ export class FakeIot extends LocalServer {
     this.clearFaults();
     this.templates.clear();
     this.tags.clear();
+    this.unpassableRoles.clear();
     this.requests.length = 0;
     this.tagRequests.length = 0;
     this.resetRate();
@@ -494,6 +497,13 @@ export class FakeIot extends LocalServer {
         );
       }
       next.defaultVersionId = body.defaultVersionId;
+    }
+    if (body.provisioningRoleArn !== undefined && this.unpassableRoles.has(String(body.provisioningRoleArn))) {
+      throw new RequestError(
+        401,
+        'UnauthorizedException',
+        `User is not authorized to perform: iam:PassRole on resource: ${String(body.provisioningRoleArn)}`,
+      );
     }
     if (body.provisioningRoleArn !== undefined) {
       if (typeof body.provisioningRoleArn !== 'string' || !body.provisioningRoleArn.startsWith('arn:')) {
