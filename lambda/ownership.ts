@@ -32,6 +32,8 @@ export interface Record extends TemplateRead {
   readonly owner?: string;
   /** That owner's hook tag. */
   readonly ownerHook?: string;
+  /** The RequestId of the event that wrote it: only a redelivery of that event reuses it. */
+  readonly request?: string;
 }
 
 /**
@@ -57,7 +59,12 @@ export function templateArnFor(stackId: string, templateName: string): string {
 }
 
 /** What `current` has, and who owned it, as a record. */
-export function snapshot(current: TemplateRead, owner: string | undefined, ownerHook: string | undefined): Record {
+export function snapshot(
+  current: TemplateRead,
+  owner: string | undefined,
+  ownerHook: string | undefined,
+  request: string,
+): Record {
   const hook = current.preProvisioningHook;
   return {
     description: current.description,
@@ -69,6 +76,7 @@ export function snapshot(current: TemplateRead, owner: string | undefined, owner
       : undefined,
     owner,
     ownerHook,
+    request,
   };
 }
 

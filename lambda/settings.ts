@@ -137,13 +137,16 @@ async function takeOver(
   claim: { [key: string]: string },
 ): Promise<Record> {
   const tags = (await listTags(ctx, templateArn, name)) ?? {};
-  // Already ours: an earlier delivery of this event tagged it. Its record, if
-  // it can be read, is what the template had before; if not, the template's
-  // previous owner is not known any more.
+  // Already ours: an earlier delivery of this event tagged it, and its record
+  // is what the template had before. Ours but from another event (a resource
+  // retained and created again under the same logical id), or a record that
+  // cannot be read: the previous owner is not known any more.
   const mine = tags[OWNER_TAG] === ownerId(event);
+  const earlier = mine ? readRecord(tags) : undefined;
   const record =
-    (mine && readRecord(tags)) ||
-    snapshot(current, mine ? undefined : tags[OWNER_TAG], mine ? undefined : tags[HOOK_TAG]);
+    earlier?.request === event.RequestId
+      ? earlier
+      : snapshot(current, mine ? undefined : tags[OWNER_TAG], mine ? undefined : tags[HOOK_TAG], event.RequestId);
   const written = recordTags(record);
   const stale = recordKeys(tags).filter((key) => written[key] === undefined);
   await retag(ctx, templateArn, name, { ...claim, ...written }, stale);

@@ -7,6 +7,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { SettingsProperties } from '../lib/handler-contract';
 import { asked, CREATE_FAILED_MARKER, expectFailed, expectSuccess, settings, WireHarness } from './support/cfn';
+import { recordTags } from '../lambda/ownership';
 import { EARLIER, functionArn, roleArn, TemplateState } from './support/fake-iot';
 
 const h = WireHarness.install();
@@ -189,6 +190,32 @@ test('an owner tag naming this resource but a record that cannot be read (a cras
   // Set back from what the template had when this delivery found it, and given back to nobody.
   expect(h.iot.template(NAME)).toEqual(before);
   expect(h.iot.tagsOf(NAME)).toEqual({});
+});
+
+test('a record left by an earlier life of the same resource (retained, then created again) is not reused', async () => {
+  const before = seed();
+  h.iot.setTag(NAME, OWNER, 'FleetStack/Settings/11111111');
+  const ancient = recordTags({ description: 'years ago', enabled: true, request: 'an-earlier-create' });
+  for (const [key, value] of Object.entries(ancient)) h.iot.setTag(NAME, key, value);
+  expectSuccess(await create(PROPS, 'Settings'), NAME);
+
+  h.cfnApi.stackStatus = 'ROLLBACK_IN_PROGRESS';
+  expectSuccess(await remove(PROPS, 'Settings'), NAME);
+
+  expect(h.iot.template(NAME)).toEqual(before);
+  expect(h.iot.tagsOf(NAME)).toEqual({});
+});
+
+test('a second delivery of the same Create reuses the record the first one wrote', async () => {
+  const before = seed();
+  const event = inStack(h.createEvent(PROPS, 'Settings'));
+  expectSuccess(await h.send(event), NAME);
+  expectSuccess(await h.send(event), NAME);
+
+  h.cfnApi.stackStatus = 'ROLLBACK_IN_PROGRESS';
+  expectSuccess(await remove(PROPS, 'Settings'), NAME);
+
+  expect(h.iot.template(NAME)).toEqual(before);
 });
 
 describe('a Delete outside a rollback keeps the contract: our hook off, the rest as it is', () => {
