@@ -121,11 +121,17 @@ export async function resourceStatus(
   return out && (out.StackResourceDetail?.ResourceStatus ?? 'UNKNOWN');
 }
 
-/** The stack's status. */
-export async function stackStatus(ctx: Ctx, resource: StackResource, templateName: string): Promise<string> {
-  const input = { StackName: resource.StackId };
+/** A stack's status and, when it is nested, its root stack's id (DescribeStacks). */
+export async function describeStack(
+  ctx: Ctx,
+  stackId: string,
+  templateName: string,
+): Promise<{ status: string; rootId?: string }> {
+  const input = { StackName: stackId };
   const out = await send<DescribeStacksCommandOutput>(ctx, 'cloudformation', 'DescribeStacks', input, { templateName });
-  return out?.Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
+  const stack = out?.Stacks?.[0];
+  const rootId = stack?.RootId && stack.RootId !== stackId ? stack.RootId : undefined;
+  return { status: stack?.StackStatus ?? 'UNKNOWN', ...(rootId ? { rootId } : {}) };
 }
 
 /** The template's tags, or undefined when it does not exist. */
@@ -153,19 +159,24 @@ export async function listTags(
   return tags;
 }
 
-/** Set `tags` on the template and remove `remove` (each call only when it has something to do). */
+/**
+ * Set `tags` on the template and remove `remove` (each call only when it has
+ * something to do); `onTagged` once the tags are set.
+ */
 export async function retag(
   ctx: Ctx,
   templateArn: string,
   templateName: string,
   tags: Record<string, string>,
-  remove: readonly string[] = [],
+  remove: readonly string[],
+  onTagged: () => void,
 ): Promise<void> {
   const about = { templateName, write: true };
   if (Object.keys(tags).length > 0) {
     log('TagResource', { templateName, tags });
     const list = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
     await send(ctx, 'iot', 'TagResource', { resourceArn: templateArn, tags: list }, about);
+    onTagged();
   }
   if (remove.length > 0) {
     log('UntagResource', { templateName, tagKeys: remove });

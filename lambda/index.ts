@@ -3,30 +3,19 @@
  * the answer to CloudFormation.
  *
  * One function that answers CloudFormation itself (no Provider framework):
- * it runs the event's onCreate, onUpdate or onDelete (lambda/settings.ts)
+ * it runs the event (lambda/settings.ts: read, decide, act)
  * within a deadline, and always sends an answer before its own timeout. See
  * docs/design.md for why.
  */
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse, Context } from 'aws-lambda';
 import { CREATE_FAILED_MARKER } from '../lib/handler-contract';
 import { TIMING } from '../lib/timing';
-import { configFromEnv, Ctx, HandlerConfig, log, phase } from './context';
+import { configFromEnv, HandlerConfig, log, phase } from './context';
 import { backoff, errorMessage, errorName, SettingsError, sleep } from './retry';
-import { onCreate, onDelete, onUpdate, Outcome, properties } from './settings';
+import { onEvent, Outcome, properties } from './settings';
 
 /** CloudFormation's answer is at most 4 KB; keep the reason well inside. */
 const MAX_REASON = 2_000;
-
-function run(ctx: Ctx, event: CloudFormationCustomResourceEvent): Promise<Outcome> {
-  switch (event.RequestType) {
-    case 'Create':
-      return onCreate(ctx, event);
-    case 'Update':
-      return onUpdate(ctx, event);
-    case 'Delete':
-      return onDelete(ctx, event);
-  }
-}
 
 export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
   const config = configFromEnv();
@@ -44,7 +33,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   const ctx = phase(config, lambdaDeadline - config.responseReserveMs);
   try {
     // Loading the SDK or configuring its client can fail too, and must still answer.
-    const outcome = await run(ctx, event);
+    const outcome: Outcome = await onEvent(ctx, event, event.StackId);
     response = { ...base, Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, Data: outcome.data };
   } catch (e) {
     const reason =

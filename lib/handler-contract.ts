@@ -52,7 +52,7 @@ export interface SettingsProperties {
    * `'true'` when the resource's DeletionPolicy is Retain (RemovalPolicy.RETAIN,
    * by prop or aspect): CloudFormation then never deletes it, not even in a
    * rollback, so the handler does not undo a write that a rollback or a stack
-   * deletion overtook (lambda/index.ts, Invocation#confirmStillCurrent).
+   * deletion overtook (lambda/plan.ts, planUndo).
    */
   readonly Retained?: string;
   /**
@@ -112,12 +112,24 @@ interface SettingSpec<P, V, F extends SettingField> {
   readonly field: F;
   /** The property's value as the field's; throws a message naming the property for a value that is not one. */
   readonly parse: (value: V) => NonNullable<TemplateWrite[F]>;
+  /** What the template has of this setting, as the record keeps it (lambda/record.ts); undefined: nothing. */
+  readonly read: (template: TemplateRead) => TemplateWrite[F] | undefined;
+  /** The write that puts `saved` (what `read` gave) back, after `written` changed it. */
+  readonly restore: (saved: TemplateWrite[F] | undefined, context: RestoreContext) => Partial<TemplateWrite>;
   /**
-   * The write that puts the template's earlier value back, given what was
-   * written; none for a setting the handler may not put back (the role: it
-   * may pass only its own stack's roles).
+   * Restored in a write of its own, after the rest: passing a provisioning
+   * role needs iam:PassRole, which the handler has for its own stack's roles
+   * only, so a refusal must not keep the other settings from coming back.
    */
-  readonly restore?: (before: TemplateRead, written: TemplateWrite) => Partial<TemplateWrite>;
+  readonly ownWrite?: boolean;
+}
+
+/** What a restore knows besides the value it puts back. */
+export interface RestoreContext {
+  /** The write being undone. */
+  readonly written: TemplateWrite;
+  /** The resource that owned the template before (the record's owner), if any. */
+  readonly previousOwner?: string;
 }
 
 /** A row of SETTINGS, its types erased so that the rows fit in one list. */
@@ -141,13 +153,14 @@ function parseVersion(value: string): number {
 }
 
 /**
- * Someone else's hook that the template had before back on; our own (the
- * one `written` set) never, removed instead.
+ * The hook the template had goes back on; except, when no other resource
+ * owned the template, a hook with the ARN this resource wrote: that can only
+ * be its own earlier write, which comes off.
  */
-function restoreHook(before: TemplateRead, written: TemplateWrite): Partial<TemplateWrite> {
-  const previous = before.preProvisioningHook;
-  return previous?.targetArn && previous.targetArn !== written.preProvisioningHook?.targetArn
-    ? { preProvisioningHook: { targetArn: previous.targetArn, payloadVersion: previous.payloadVersion } }
+function restoreHook(saved: TemplateWrite['preProvisioningHook'], context: RestoreContext): Partial<TemplateWrite> {
+  const ours = saved?.targetArn === context.written.preProvisioningHook?.targetArn;
+  return saved?.targetArn && (context.previousOwner || !ours)
+    ? { preProvisioningHook: { targetArn: saved.targetArn, payloadVersion: saved.payloadVersion } }
     : { removePreProvisioningHook: true };
 }
 
@@ -160,7 +173,8 @@ export const SETTINGS: readonly Setting[] = [
     encode: (value: string) => value,
     field: 'description',
     parse: (value: string) => value,
-    restore: (before) => ({ description: before.description ?? '' }),
+    read: (template) => template.description,
+    restore: (saved) => ({ description: saved ?? '' }),
   }),
   setting({
     prop: 'enabled',
@@ -169,7 +183,8 @@ export const SETTINGS: readonly Setting[] = [
     encode: (value: boolean) => String(value),
     field: 'enabled',
     parse: parseBoolean,
-    restore: (before) => (before.enabled === undefined ? {} : { enabled: before.enabled }),
+    read: (template) => template.enabled,
+    restore: (saved) => (saved === undefined ? {} : { enabled: saved }),
   }),
   setting({
     prop: 'defaultVersionId',
@@ -178,7 +193,8 @@ export const SETTINGS: readonly Setting[] = [
     encode: (value: number) => String(value),
     field: 'defaultVersionId',
     parse: parseVersion,
-    restore: (before) => (before.defaultVersionId === undefined ? {} : { defaultVersionId: before.defaultVersionId }),
+    read: (template) => template.defaultVersionId,
+    restore: (saved) => (saved === undefined ? {} : { defaultVersionId: saved }),
   }),
   setting({
     prop: 'provisioningRole',
@@ -186,6 +202,9 @@ export const SETTINGS: readonly Setting[] = [
     encode: (role: IRole) => role.roleArn,
     field: 'provisioningRoleArn',
     parse: (arn: string) => arn,
+    read: (template) => template.provisioningRoleArn,
+    restore: (saved) => (saved === undefined ? {} : { provisioningRoleArn: saved }),
+    ownWrite: true,
   }),
   setting({
     prop: 'preProvisioningHook',
@@ -196,6 +215,10 @@ export const SETTINGS: readonly Setting[] = [
     }),
     field: 'preProvisioningHook',
     parse: (hook: HookProperties) => ({ targetArn: hook.TargetArn, payloadVersion: hook.PayloadVersion }),
+    read: (template) => {
+      const hook = template.preProvisioningHook;
+      return hook?.targetArn ? { targetArn: hook.targetArn, payloadVersion: hook.payloadVersion } : undefined;
+    },
     restore: restoreHook,
   }),
 ];

@@ -201,6 +201,12 @@ export class ProvisioningTemplateSettings extends Construct {
     });
     resource.node.addDependency(...dependencies);
     const cfn = resource.node.defaultChild as CfnResource;
+    // `cdk refactor` renames logical ids without an event to the resource, so
+    // its owner tag would name an id that no longer exists: the toolkit leaves
+    // resources with this metadata out, and they move by replacement (a
+    // Create under the new id, then a Delete of the old one), which the
+    // handler's ownership carries.
+    cfn.node.addMetadata('aws:cdk:do-not-refactor', true);
     // Resolved at synth, after aspects such as RemovalPolicies have run.
     cfn.addPropertyOverride(
       'Retained',

@@ -20,7 +20,7 @@ import {
   scopePolicyTemplates,
 } from '../lib/handler-policy';
 import { MAX_TEMPLATE_NAME_LENGTH } from '../lib/scoping';
-import { OWNER_TAG, ownerTags, recordTags } from '../lambda/ownership';
+import { OWNER_TAG, ownerTags, PENDING_ROLE_TAG, recordTags } from '../lambda/record';
 
 const token = (value: string) => Lazy.string({ produce: () => value });
 const fleet = (count: number, prefix = 'fleet-customer-') =>
@@ -134,10 +134,11 @@ describe('the tag guard', () => {
     return allowed && !statements.some((st) => st.Effect === 'Deny' && applies(st));
   }
 
-  test("the handler's own tags, as lambda/ownership.ts writes them, may be set and removed", () => {
+  test("the handler's own tags, as lambda/record.ts writes them, may be set and removed", () => {
     const keys = [
       ...Object.keys(ownerTags('Fleet/Settings/1a2b3c4d', undefined)),
-      ...Object.keys(recordTags({ description: 'd'.repeat(600), owner: 'Fleet/Settings' })),
+      ...Object.keys(recordTags({ description: 'd'.repeat(600), owner: 'Fleet/Settings', request: 'r', props: 'p' })),
+      PENDING_ROLE_TAG,
     ];
     expect(keys.length).toBeGreaterThan(3);
     for (const key of keys) {

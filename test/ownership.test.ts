@@ -7,7 +7,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { SettingsProperties } from '../lib/handler-contract';
 import { asked, CREATE_FAILED_MARKER, expectFailed, expectSuccess, settings, WireHarness } from './support/cfn';
-import { recordTags } from '../lambda/ownership';
+import { propsDigest, recordTags } from '../lambda/record';
 import { EARLIER, functionArn, roleArn, TemplateState } from './support/fake-iot';
 
 const h = WireHarness.install();
@@ -195,7 +195,12 @@ test('an owner tag naming this resource but a record that cannot be read (a cras
 test('a record left by an earlier life of the same resource (retained, then created again) is not reused', async () => {
   const before = seed();
   h.iot.setTag(NAME, OWNER, 'FleetStack/Settings/11111111');
-  const ancient = recordTags({ description: 'years ago', enabled: true, request: 'an-earlier-create' });
+  const ancient = recordTags({
+    description: 'years ago',
+    enabled: true,
+    request: 'an-earlier-create',
+    props: propsDigest(PROPS),
+  });
   for (const [key, value] of Object.entries(ancient)) h.iot.setTag(NAME, key, value);
   expectSuccess(await create(PROPS, 'Settings'), NAME);
 
@@ -311,7 +316,11 @@ describe('provisioningRole dropped from the props', () => {
 
     expect(h.iot.template(NAME)!.provisioningRoleArn).toBe(PROPS.ProvisioningRoleArn);
     expect(
-      h.logs.some((l) => l.message === 'no longer managed; left as it is' && l.setting === 'provisioningRole'),
+      h.logs.some(
+        (l) =>
+          /no longer managed, left as it is/.test(l.message ?? '') &&
+          JSON.stringify(l.noLongerManaged) === '["provisioningRole"]',
+      ),
     ).toBe(true);
   });
 });

@@ -93,29 +93,50 @@ test.each([
   expect(() => desiredWrite({ ServiceToken: 'x', TemplateName: 'fleet', ...property })).toThrow(message);
 });
 
-describe('restore: the write that puts the earlier value back', () => {
+describe('read and restore: what the record keeps, and the write that puts it back', () => {
   const written: TemplateWrite = { templateName: 'fleet', preProvisioningHook: { targetArn: HOOK } };
-  const restore = (field: string) => SETTINGS.find((s) => s.field === field)!.restore;
+  const row = (field: string) => SETTINGS.find((s) => s.field === field)!;
+  const restore = (field: string, saved: unknown, previousOwner?: string) =>
+    row(field).restore(saved as never, { written, previousOwner });
+
+  test('each row reads its own field of the template', () => {
+    const template = {
+      description: 'Old',
+      enabled: true,
+      defaultVersionId: 1,
+      provisioningRoleArn: ROLE,
+      preProvisioningHook: { targetArn: OTHER_HOOK, payloadVersion: '2020-04-01' },
+    };
+    expect(SETTINGS.map((s) => s.read(template))).toEqual([
+      'Old',
+      true,
+      1,
+      ROLE,
+      { targetArn: OTHER_HOOK, payloadVersion: '2020-04-01' },
+    ]);
+    expect(SETTINGS.map((s) => s.read({}))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
 
   test('description, enabled and default version go back to what the template had', () => {
-    const before = { description: 'Old', enabled: true, defaultVersionId: 1 };
-    expect(restore('description')!(before, written)).toEqual({ description: 'Old' });
-    expect(restore('description')!({}, written)).toEqual({ description: '' });
-    expect(restore('enabled')!(before, written)).toEqual({ enabled: true });
-    expect(restore('defaultVersionId')!(before, written)).toEqual({ defaultVersionId: 1 });
-    expect(restore('enabled')!({}, written)).toEqual({});
+    expect(restore('description', 'Old')).toEqual({ description: 'Old' });
+    expect(restore('description', undefined)).toEqual({ description: '' });
+    expect(restore('enabled', true)).toEqual({ enabled: true });
+    expect(restore('defaultVersionId', 1)).toEqual({ defaultVersionId: 1 });
+    expect(restore('enabled', undefined)).toEqual({});
   });
 
-  test('the provisioning role has none: the handler may pass only its own stack roles', () => {
-    expect(restore('provisioningRoleArn')).toBeUndefined();
+  test('the provisioning role goes back in a write of its own (it needs iam:PassRole)', () => {
+    expect(restore('provisioningRoleArn', ROLE)).toEqual({ provisioningRoleArn: ROLE });
+    expect(SETTINGS.filter((s) => s.ownWrite).map((s) => s.field)).toEqual(['provisioningRoleArn']);
   });
 
-  test("someone else's hook goes back on; our own never, it comes off", () => {
-    const hook = restore('preProvisioningHook')!;
-    expect(hook({ preProvisioningHook: { targetArn: OTHER_HOOK, payloadVersion: '2020-04-01' } }, written)).toEqual({
-      preProvisioningHook: { targetArn: OTHER_HOOK, payloadVersion: '2020-04-01' },
+  test("someone else's hook goes back on; our own only when another resource owned the template", () => {
+    const theirs = { targetArn: OTHER_HOOK, payloadVersion: '2020-04-01' };
+    expect(restore('preProvisioningHook', theirs)).toEqual({ preProvisioningHook: theirs });
+    expect(restore('preProvisioningHook', { targetArn: HOOK })).toEqual({ removePreProvisioningHook: true });
+    expect(restore('preProvisioningHook', { targetArn: HOOK }, 'Fleet/Old/1234')).toEqual({
+      preProvisioningHook: { targetArn: HOOK },
     });
-    expect(hook({ preProvisioningHook: { targetArn: HOOK } }, written)).toEqual({ removePreProvisioningHook: true });
-    expect(hook({}, written)).toEqual({ removePreProvisioningHook: true });
+    expect(restore('preProvisioningHook', undefined)).toEqual({ removePreProvisioningHook: true });
   });
 });

@@ -179,11 +179,17 @@ export class WireHarness {
   private readonly logListeners: Array<(line: LogLine) => void> = [];
   private restoreEnv: (() => void) | undefined;
   private sandbox: Handler | undefined;
+  private source = false;
   private readonly spies: jest.SpyInstance[] = [];
 
-  /** Call at the top of a describe block (or file). */
-  static install(settingsEnv: Record<string, string> = FAST_SETTINGS): WireHarness {
+  /**
+   * Call at the top of a describe block (or file). `source`: drive the
+   * handler's TypeScript modules instead of the bundle (one module instance
+   * for the file), so that coverage counts them.
+   */
+  static install(settingsEnv: Record<string, string> = FAST_SETTINGS, source = false): WireHarness {
     const harness = new WireHarness();
+    harness.source = source;
     beforeAll(async () => {
       harness.iot = await FakeIot.start();
       harness.cfn = await FakeCloudFormation.start();
@@ -265,7 +271,8 @@ export class WireHarness {
    * cached clients.
    */
   get handler(): Handler {
-    this.sandbox ??= freshBundledHandler();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    this.sandbox ??= this.source ? (require('../../lambda') as { handler: Handler }).handler : freshBundledHandler();
     return this.sandbox;
   }
 

@@ -42,8 +42,10 @@ function xmlEscape(value: string): string {
  */
 export class FakeCloudFormationApi extends LocalServer {
   readonly requests: ApiRequest[] = [];
-  /** What DescribeStacks answers. */
+  /** What DescribeStacks answers for a stack not in `stacks`. */
   stackStatus = 'UPDATE_IN_PROGRESS';
+  /** Stacks by id, with their status and, for a nested stack, its root's id. */
+  readonly stacks = new Map<string, { status: string; rootId?: string }>();
   /** Resource status by logical id; a logical id not here "does not exist" in the stack. */
   private readonly statuses = new Map<string, string>();
   private readonly apiFaults: ApiFault[] = [];
@@ -52,6 +54,7 @@ export class FakeCloudFormationApi extends LocalServer {
     this.clearTimers();
     this.requests.length = 0;
     this.statuses.clear();
+    this.stacks.clear();
     this.apiFaults.length = 0;
     this.stackStatus = 'UPDATE_IN_PROGRESS';
     this.resetRate();
@@ -89,12 +92,16 @@ export class FakeCloudFormationApi extends LocalServer {
       if (fault) return fail(fault);
       if (!this.admit()) return fail({ status: 400, code: 'Throttling', message: 'Rate exceeded' });
       if (req.method === 'POST' && action === 'DescribeStacks') {
-        this.requests.push({ action, params, at: Date.now(), answer: this.stackStatus });
+        const stack = this.stacks.get(params.StackName ?? '') ?? { status: this.stackStatus };
+        const root = stack.rootId
+          ? `<RootId>${xmlEscape(stack.rootId)}</RootId><ParentId>${xmlEscape(stack.rootId)}</ParentId>`
+          : '';
+        this.requests.push({ action, params, at: Date.now(), answer: stack.status });
         res.writeHead(200, { 'content-type': 'text/xml' });
         res.end(
           `<DescribeStacksResponse xmlns="${CFN_XMLNS}"><DescribeStacksResult><Stacks><member>` +
             `<StackId>${xmlEscape(params.StackName ?? '')}</StackId><StackName>test</StackName>` +
-            `<CreationTime>2026-11-26T00:00:00.000Z</CreationTime><StackStatus>${this.stackStatus}</StackStatus>` +
+            `<CreationTime>2026-11-26T00:00:00.000Z</CreationTime><StackStatus>${stack.status}</StackStatus>${root}` +
             `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${requestId}</RequestId>` +
             `</ResponseMetadata></DescribeStacksResponse>`,
         );

@@ -1,9 +1,10 @@
 /**
  * A local stand-in for AWS IoT, over real HTTP on 127.0.0.1 (a random port).
  *
- * FakeIot speaks the AWS IoT REST-JSON wire protocol for the two calls the
+ * FakeIot speaks the AWS IoT REST-JSON wire protocol for the calls the
  * handler makes: DescribeProvisioningTemplate (GET) and
- * UpdateProvisioningTemplate (PATCH) on /provisioning-templates/{name}.
+ * UpdateProvisioningTemplate (PATCH) on /provisioning-templates/{name}, and
+ * ListTagsForResource, TagResource and UntagResource on a template's ARN.
  * It keeps template state in memory, records every request, and can be
  * scripted to inject faults (errors, delays, dropped connections) and to
  * throttle above a request rate.
@@ -193,8 +194,12 @@ export interface TagRequest {
 
 export class FakeIot extends LocalServer {
   readonly requests: RecordedRequest[] = [];
-  /** TagResource, UntagResource and ListTagsForResource requests (not in `requests`, and never given faults). */
+  /** TagResource, UntagResource and ListTagsForResource requests (not in `requests`; faults from `injectTags`). */
   readonly tagRequests: TagRequest[] = [];
+  /** Faults for the tagging calls, in order: each taken by the next call of its operation. */
+  private readonly tagFaults: Array<{ operation: TagRequest['operation']; fault: Fault }> = [];
+  /** ListTagsForResource answers at most this many tags a page (with a nextToken for the rest). */
+  tagPageSize = 50;
   private readonly templates = new Map<string, TemplateState>();
   /** Roles the caller may not pass (iam:PassRole refused): writes naming one are refused as a whole. */
   readonly unpassableRoles = new Set<string>();
@@ -210,7 +215,15 @@ export class FakeIot extends LocalServer {
     this.unpassableRoles.clear();
     this.requests.length = 0;
     this.tagRequests.length = 0;
+    this.tagFaults.length = 0;
+    this.tagPageSize = 50;
     this.resetRate();
+  }
+
+  /** The next `times` calls of `operation` get `fault` (an error answer, or a dropped connection). */
+  injectTags(operation: TagRequest['operation'], fault: Fault, times = 1): this {
+    for (let i = 0; i < times; i++) this.tagFaults.push({ operation, fault });
+    return this;
   }
 
   putTemplate(name: string, seed: TemplateSeed = {}): TemplateState {
@@ -391,6 +404,14 @@ export class FakeIot extends LocalServer {
     const name = /:provisioningtemplate\/(.+)$/.exec(resourceArn)?.[1];
     const record: TagRequest = { operation, resourceArn, templateName: name, body, status: 200 };
     this.tagRequests.push(record);
+    const faultAt = this.tagFaults.findIndex((f) => f.operation === operation);
+    if (faultAt >= 0) {
+      const [{ fault }] = this.tagFaults.splice(faultAt, 1);
+      record.status = fault.status ?? 0;
+      if (fault.drop) res.socket?.destroy();
+      else sendError(res, fault.status ?? 500, fault.errorType, fault.message ?? 'fault injected');
+      return;
+    }
     if (!this.admit()) {
       record.status = 400;
       sendError(res, 400, 'ThrottlingException', 'Rate exceeded');
@@ -403,7 +424,10 @@ export class FakeIot extends LocalServer {
       return;
     }
     if (operation === 'ListTagsForResource') {
-      sendJson(res, 200, { tags: [...tags].map(([Key, Value]) => ({ Key, Value })) });
+      const from = Number(url.searchParams.get('nextToken') ?? 0);
+      const page = [...tags].slice(from, from + this.tagPageSize).map(([Key, Value]) => ({ Key, Value }));
+      const more = from + this.tagPageSize < tags.size;
+      sendJson(res, 200, { tags: page, ...(more ? { nextToken: String(from + this.tagPageSize) } : {}) });
       return;
     }
     for (const tag of body.tags ?? []) {

@@ -1,0 +1,262 @@
+/**
+ * What an event does to the template, decided by pure functions: each takes
+ * the facts read so far and returns either the next fact it needs or a plan
+ * (the writes and tag changes, in order, and why). lambda/settings.ts reads
+ * the facts and carries the plan out; test/plan.test.ts checks the decisions
+ * as tables, test/histories.test.ts over random deployment histories.
+ *
+ * This file: the shared types, and Create and Update (`planApply`).
+ * lambda/plan-delete.ts: Delete, and the undo of an overtaken write.
+ */
+import {
+  desiredWrite,
+  SETTINGS,
+  SettingField,
+  SettingsProperties,
+  TemplateRead,
+  TemplateWrite,
+} from '../lib/handler-contract';
+import {
+  Ownership,
+  ownerTags,
+  propsDigest,
+  readOwnership,
+  recordKeys,
+  recordTags,
+  restoreWrites,
+  Tags,
+  takeRecord,
+  TemplateRecord,
+} from './record';
+
+/** The event, as the decisions need it. */
+export interface EventFacts {
+  readonly kind: 'Create' | 'Update' | 'Delete';
+  readonly requestId: string;
+  /** This resource's owner id (lambda/record.ts). */
+  readonly me: string;
+  readonly props: SettingsProperties;
+  /** An Update's previous properties. */
+  readonly old?: SettingsProperties;
+  readonly physicalId?: string;
+}
+
+export type TemplateFacts = TemplateRead & { readonly type?: string; readonly templateArn?: string };
+
+export interface StackFacts {
+  readonly status: string;
+  /** The root stack's id, when the stack is nested. */
+  readonly rootId?: string;
+  readonly rootStatus?: string;
+}
+
+/** What is known; undefined: not read yet, null: the template does not exist. */
+export interface Facts {
+  readonly event: EventFacts;
+  readonly template?: TemplateFacts | null;
+  readonly tags?: Tags | null;
+  readonly stack?: StackFacts;
+}
+
+export type Need = { readonly need: 'template' | 'tags' | 'stack' | 'root' };
+
+/** One call's worth of change: an UpdateProvisioningTemplate, or tags set and removed. */
+export type Step =
+  | { readonly write: TemplateWrite; readonly hint?: string }
+  | { readonly set: Tags; readonly remove: readonly string[] };
+
+export interface Plan {
+  /** The log line that says why, and its fields. */
+  readonly why: string;
+  readonly details?: { readonly [key: string]: unknown };
+  readonly steps: readonly Step[];
+  /**
+   * After a step failed: `refused`, when no settings write may have landed
+   * (tags only to put back); `unsure`, when one may have.
+   */
+  readonly undo?: { readonly refused: readonly Step[]; readonly unsure: readonly Step[] };
+  /** Ask CloudFormation afterwards whether it still wants the write (`planUndo`). */
+  readonly check?: boolean;
+  /** The record the plan wrote or relies on. */
+  readonly record?: TemplateRecord;
+  /** Fail the event with this reason once the steps are done. */
+  readonly fail?: string;
+  /** Put before the reason of a step that fails. */
+  readonly context?: string;
+}
+
+export const need = (what: Need['need']): Need => ({ need: what });
+export const isNeed = (x: unknown): x is Need => typeof x === 'object' && x !== null && 'need' in x;
+export const done = (why: string): Plan => ({ why, steps: [] });
+const refuse = (fail: string): Plan => ({ why: 'refused', steps: [], fail });
+
+/** Where the stack is: any ROLLBACK status, DELETE_*, or anything else. */
+export function phaseOf(status: string): 'rollback' | 'deleting' | 'forward' {
+  return /ROLLBACK/.test(status) ? 'rollback' : status.startsWith('DELETE_') ? 'deleting' : 'forward';
+}
+
+/**
+ * What the stack is doing. A nested stack being deleted asks its root: a
+ * parent that rolls back deletes a nested stack the failed deployment added.
+ */
+export function stackPhase(f: Facts): ReturnType<typeof phaseOf> | Need {
+  if (!f.stack) return need('stack');
+  const own = phaseOf(f.stack.status);
+  if (own !== 'deleting' || !f.stack.rootId) return own;
+  if (f.stack.rootStatus === undefined) return need('root');
+  return phaseOf(f.stack.rootStatus) === 'rollback' ? 'rollback' : own;
+}
+
+/** The props (ProvisioningTemplateSettingsProps) of `fields`, for log lines. */
+export function propNames(fields: readonly SettingField[]): string[] {
+  return SETTINGS.filter((setting) => fields.includes(setting.field)).map((setting) => setting.prop);
+}
+
+/** The fields `props` manage. */
+export function fieldsOf(props: SettingsProperties): SettingField[] {
+  return SETTINGS.filter((setting) => props[setting.key] !== undefined).map((setting) => setting.field);
+}
+
+/** Tags that hand the template back to the record's previous owner, or take ours off (`tags`: what it has). */
+export function release(tags: Tags, record: TemplateRecord | undefined): Step {
+  const to = record?.owner;
+  const ours = ownerTags('', '');
+  const remove = [...recordKeys(tags), ...(to ? [] : Object.keys(ours).filter((key) => key in tags))];
+  return { set: to ? ownerTags(to, record.ownerHook) : {}, remove };
+}
+
+/** The tag step that claims the template for `me` managing `hook`, with `record` when given. */
+function claim(
+  f: Facts,
+  tags: Tags,
+  hook: string | undefined,
+  record?: TemplateRecord,
+): { set: Tags; remove: string[] } | undefined {
+  const set = { ...ownerTags(f.event.me, hook), ...(record ? recordTags(record) : {}) };
+  const remove = record ? recordKeys(tags).filter((key) => set[key] === undefined) : [];
+  const unchanged = Object.entries(set).every(([key, value]) => tags[key] === value);
+  return unchanged && remove.length === 0 ? undefined : { set, remove };
+}
+
+/** The record an event takes: an earlier delivery's (it already wrote), or what the template has now. */
+function recordFor(f: Facts, own: Ownership, takeover: boolean): TemplateRecord {
+  const mine = own.owner === f.event.me;
+  if (mine && own.record?.request === f.event.requestId) return own.record;
+  const previous = takeover && !mine ? { owner: own.owner, ownerHook: own.hook } : {};
+  return takeRecord(f.template!, { request: f.event.requestId, props: f.event.props, ...previous });
+}
+
+/**
+ * The writes that take the template from the settings `from` manages to
+ * those `to` manages: `to`'s values; a setting only `from` managed is put
+ * back from `record` when given (the rollback of the event that took it),
+ * else left as it is, except a hook `from` set, which comes off.
+ */
+export function updateWrites(
+  to: SettingsProperties,
+  from: SettingsProperties,
+  record: TemplateRecord | undefined,
+  current: TemplateRead,
+): TemplateWrite[] {
+  const write = desiredWrite(to);
+  const leaving = fieldsOf(from).filter((field) => !fieldsOf(to).includes(field));
+  const hook = from.PreProvisioningHook?.TargetArn;
+  if (leaving.includes('preProvisioningHook') && !record && current.preProvisioningHook?.targetArn === hook) {
+    write.removePreProvisioningHook = true;
+  }
+  if (Object.keys(write).length === 1 && (!record || leaving.length === 0)) return [];
+  write.enabled ??= current.enabled;
+  return record ? restoreWrites(record, leaving, desiredWrite(from), write) : [write];
+}
+
+const writeSteps = (writes: TemplateWrite[]): Step[] => writes.map((write) => ({ write }));
+
+/** Create, or Update. */
+export function planApply(f: Facts): Plan | Need {
+  const { props, old, kind } = f.event;
+  const name = props.TemplateName;
+  let desired: TemplateWrite;
+  try {
+    desired = desiredWrite(props);
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  const same = old?.TemplateName === name ? old : undefined;
+  if (f.template === undefined) return need('template');
+  if (f.template === null) {
+    const phase = same ? stackPhase(f) : 'forward';
+    if (isNeed(phase)) return phase;
+    return phase === 'rollback'
+      ? done('template no longer exists; a rollback has nothing to put back')
+      : refuse(
+          `Provisioning template "${name}" does not exist. Create it first (CfnProvisioningTemplate or the AWS IoT console), then deploy again.`,
+        );
+  }
+  if (desired.preProvisioningHook && f.template.type !== 'FLEET_PROVISIONING') {
+    return refuse(
+      `Provisioning template "${name}" is of type ${f.template.type}; only FLEET_PROVISIONING templates accept a pre-provisioning hook. Nothing was changed.`,
+    );
+  }
+  if (f.tags === undefined) return need('tags');
+  const tags = f.tags ?? {};
+  const own = readOwnership(tags);
+  if (same) return planUpdate(f, tags, own, same);
+  if (Object.keys(desired).length === 1) return done('no setting managed; nothing to write');
+  // A Create, or an Update that renames the template, takes it over.
+  const record = recordFor(f, own, true);
+  const write = { ...desired, enabled: desired.enabled ?? f.template.enabled };
+  const tagStep = claim(f, tags, desired.preProvisioningHook?.targetArn, record);
+  const back = release({ ...tags, ...tagStep?.set }, record);
+  const base = { templateName: name, enabled: f.template.enabled };
+  const putBack = kind === 'Update' ? writeSteps(restoreWrites(record, fieldsOf(props), write, base)) : [];
+  return {
+    why: own.owner && own.owner !== f.event.me ? 'taking the template over from its owner' : 'taking the template over',
+    steps: [...(tagStep ? [tagStep] : []), { write }],
+    // A Create whose write may have landed is left to its rollback's Delete, which owns the template.
+    undo: { refused: [back], unsure: kind === 'Update' ? [...putBack, back] : [] },
+    check: true,
+    record,
+  };
+}
+
+/**
+ * An Update of the same template. One that starts managing a setting first
+ * records what the template had; a rollback of that Update, which stops
+ * managing it again, puts it back.
+ */
+function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsProperties): Plan | Need {
+  const { props, me } = f.event;
+  const template = f.template!;
+  const added = fieldsOf(props).filter((field) => !fieldsOf(old).includes(field));
+  const dropped = fieldsOf(old).filter((field) => !fieldsOf(props).includes(field));
+  let rollback = false;
+  if (dropped.length > 0 && own.owner === me && own.record?.props === propsDigest(old)) {
+    const phase = stackPhase(f);
+    if (isNeed(phase)) return phase;
+    rollback = phase === 'rollback';
+  }
+  const role = old.ProvisioningRoleArn;
+  if (!rollback && role && !props.ProvisioningRoleArn && old.ProvisioningRoleInApp === 'true') {
+    if (template.provisioningRoleArn === role) {
+      return refuse(
+        `Provisioning template "${props.TemplateName}": provisioningRole was removed from the props, but the template still uses ${role}, ` +
+          'which this construct set and this app defines: if this deployment deletes that role, every device registration with the template fails. ' +
+          'Set provisioningRole to the role the template should use from now on (a template always needs one), or keep the role and the prop. Nothing was changed.',
+      );
+    }
+  }
+  const writes = updateWrites(props, old, rollback ? own.record : undefined, template);
+  const record = added.length > 0 ? recordFor(f, own, false) : rollback ? own.record : undefined;
+  const tagStep = claim(f, tags, props.PreProvisioningHook?.TargetArn, added.length > 0 ? record : undefined);
+  const left = propNames(dropped.filter((field) => field !== 'preProvisioningHook'));
+  const hookKept =
+    dropped.includes('preProvisioningHook') && !rollback && !writes[0]?.removePreProvisioningHook
+      ? '; hook removed from the props, but the template has another hook now; left alone'
+      : '';
+  const why = rollback
+    ? 'rollback of the update that started managing these settings: put back from its record'
+    : `update${left.length > 0 ? '; no longer managed, left as it is' : ''}${hookKept}`;
+  const details = { noLongerManaged: left, hook: hookKept ? template.preProvisioningHook?.targetArn : undefined };
+  const steps = [...(tagStep ? [tagStep] : []), ...writeSteps(writes)];
+  return writes.length === 0 ? { why, details, steps } : { why, details, steps, check: true, record };
+}
