@@ -32,16 +32,17 @@ export type CreateOrUpdate = CloudFormationCustomResourceCreateEvent | CloudForm
 export async function staleness(ctx: Ctx, event: CreateOrUpdate, templateName: string): Promise<Verdict> {
   const status = await resourceStatus(ctx, event, templateName);
   const stale = (why: string, deleting = false): Verdict => ({ wanted: false, stale: true, deleting, why });
-  const unsure: Verdict = { wanted: false, stale: false, why: `the resource is ${status}` };
+  const now = `the resource is now ${status}`;
+  const unsure: Verdict = { wanted: false, stale: false, why: now };
   if (status === undefined) {
     return stale('the stack no longer has it', true);
   }
   if (status.startsWith('DELETE_')) {
-    return stale(`the resource is now ${status}`, true);
+    return stale(now, true);
   }
   if (event.RequestType === 'Create') {
     if (status === 'CREATE_FAILED') {
-      return stale(`the resource is now ${status}`);
+      return stale(now);
     }
     // CREATE_COMPLETE, UPDATE_*: this create was accepted (another delivery answered first).
     const accepted = status === 'CREATE_IN_PROGRESS' || status === 'CREATE_COMPLETE' || status.startsWith('UPDATE_');
@@ -53,9 +54,7 @@ export async function staleness(ctx: Ctx, event: CreateOrUpdate, templateName: s
   if (status === 'UPDATE_COMPLETE') {
     const stack = (await describeStack(ctx, event.StackId, templateName)).status;
     const phase = phaseOf(stack);
-    return phase === 'forward'
-      ? { wanted: true }
-      : stale(`the resource is now ${status}, the stack ${stack}`, phase === 'deleting');
+    return phase === 'forward' ? { wanted: true } : stale(`${now}, the stack ${stack}`, phase === 'deleting');
   }
-  return status === 'UPDATE_FAILED' ? stale(`the resource is now ${status}`) : unsure;
+  return status === 'UPDATE_FAILED' ? stale(now) : unsure;
 }

@@ -15,18 +15,13 @@ function envName(key: string): string {
 /** Read on each invocation, so a test can change a tunable between events. */
 export function configFromEnv(): HandlerConfig {
   const config: Record<string, number> = {};
-  for (const key of [
-    'responseReserveMs',
-    'checkReserveMs',
-    'rolePropagationMs',
-    'requestTimeoutMs',
-    'retryBaseDelayMs',
-    'retryMaxDelayMs',
-    'responseAttempts',
-  ] as const) {
+  // Every tunable but the three the construct alone uses.
+  for (const [key, fallback] of Object.entries(TIMING as unknown as Record<string, number>).filter(
+    ([key]) => !/^(handler|service|maxEvent)/.test(key),
+  )) {
     const raw = process.env[envName(key)];
     const value = raw === undefined || raw === '' ? NaN : Number(raw);
-    config[key] = Number.isFinite(value) && value >= 0 ? value : TIMING[key];
+    config[key] = Number.isFinite(value) && value >= 0 ? value : fallback;
   }
   return config as unknown as HandlerConfig;
 }

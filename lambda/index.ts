@@ -11,7 +11,7 @@ import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceRes
 import { CREATE_FAILED_MARKER } from '../lib/handler-contract';
 import { TIMING } from '../lib/timing';
 import { configFromEnv, HandlerConfig, log, phase } from './context';
-import { backoff, errorMessage, errorName, SettingsError, sleep } from './retry';
+import { backoff, errorMessage, reasonFor, SettingsError, sleep } from './retry';
 import { onEvent, Outcome, properties } from './settings';
 
 /** CloudFormation's answer is at most 4 KB; keep the reason well inside. */
@@ -33,13 +33,10 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   const ctx = phase(config, lambdaDeadline - config.responseReserveMs);
   try {
     // Loading the SDK or configuring its client can fail too, and must still answer.
-    const outcome: Outcome = await onEvent(ctx, event, event.StackId);
+    const outcome: Outcome = await onEvent(ctx, event);
     response = { ...base, Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, Data: outcome.data };
   } catch (e) {
-    const reason =
-      e instanceof SettingsError
-        ? e.message
-        : `Provisioning template "${templateName}": ${errorName(e)}: ${errorMessage(e)}`;
+    const reason = reasonFor(e, templateName);
     log('failed', { reason });
     response = {
       ...base,
@@ -92,7 +89,7 @@ async function respond(
     } catch (e) {
       const delay = backoff(attempt, config);
       if (attempt >= config.responseAttempts || Date.now() + delay >= deadline) {
-        log('could not answer CloudFormation; it will time out the resource', { attempt, error: errorMessage(e) });
+        log('could not answer CloudFormation', { attempt, error: errorMessage(e) });
         return;
       }
       log('answer to CloudFormation failed; retrying', { attempt, error: errorMessage(e), delayMs: delay });

@@ -3,8 +3,17 @@
  * overtook (the shared types are in lambda/plan.ts).
  */
 import { CREATE_FAILED_MARKER, desiredWrite, SettingsProperties, TemplateWrite } from '../lib/handler-contract';
-import { done, Facts, fieldsOf, isNeed, need, Need, Plan, release, stackPhase, Step, updateWrites } from './plan';
-import { PENDING_ROLE_TAG, propsDigest, readOwnership, restoreWrites, TemplateRecord } from './record';
+import { done, Facts, fieldsOf, isNeed, need, Need, Plan, release, stackPhase, Step } from './plan';
+import {
+  PENDING_ROLE_TAG,
+  propsDigest,
+  readOwnership,
+  recordKeys,
+  recordTags,
+  restoreWrites,
+  Tags,
+  TemplateRecord,
+} from './record';
 
 /**
  * A Delete. The template is the one the properties name, not the physical
@@ -21,52 +30,68 @@ import { PENDING_ROLE_TAG, propsDigest, readOwnership, restoreWrites, TemplateRe
  */
 export function planDelete(f: Facts): Plan | Need {
   const { props, me, physicalId } = f.event;
-  if (physicalId === CREATE_FAILED_MARKER)
-    return done('create had failed without changing anything; nothing to delete');
+  if (physicalId === CREATE_FAILED_MARKER) return done('create had changed nothing');
+  const gone = done('template gone');
   if (f.tags === undefined) return need('tags');
-  if (f.tags === null) return done('template no longer exists; nothing to delete');
+  if (f.tags === null) return gone;
   const own = readOwnership(f.tags);
   const ours = props.PreProvisioningHook?.TargetArn;
-  if (own.owner !== undefined && own.owner !== me && (!ours || own.hook === ours)) {
-    return done('template owned by another resource now; left alone');
+  const owner = own.owner === me;
+  // A former owner, gone now: the owner's record no longer names it as the one to hand the template back to.
+  const signOff: Step[] =
+    !owner && own.record?.owner === me
+      ? [claimRecord(f.tags, { ...own.record, owner: undefined, ownerHook: undefined })]
+      : [];
+  if (!owner && (own.owner || !ours) && (!ours || own.hook === ours)) {
+    return { why: 'owned by another resource now; left alone', details: { owner: own.owner }, steps: signOff };
   }
-  if (own.owner === undefined && !ours) return done('no owner tag and no hook in the properties; nothing to do');
   if (f.template === undefined) return need('template');
-  if (f.template === null) return done('template no longer exists; nothing to delete');
+  if (f.template === null) return gone;
   const hookOff = hookOffStep(f);
-  const hook = f.template.preProvisioningHook?.targetArn ?? null;
-  if (own.owner !== me) {
-    const whose = own.owner === undefined ? 'no owner tag on the template' : 'another resource owns the template';
-    const what =
-      hookOff.length > 0 ? 'our hook comes off' : 'the template has a hook that this resource did not set; left alone';
-    return { why: `${whose}: ${what}`, details: { owner: own.owner, ownerHook: own.hook, hook }, steps: hookOff };
+  if (!owner) {
+    const what = hookOff.length > 0 ? 'our hook off' : 'a hook that this resource did not set; left alone';
+    const details = { owner: own.owner, ownerHook: own.hook, hook: f.template.preProvisioningHook?.targetArn };
+    return { why: `not the owner: ${what}`, details, steps: [...hookOff, ...signOff] };
   }
   const record = own.record?.props === propsDigest(props) ? own.record : undefined;
-  let rollback = false;
   if (record || own.pendingRole) {
     const phase = stackPhase(f);
     if (isNeed(phase)) return phase;
-    rollback = phase === 'rollback';
+    if (phase === 'rollback' && record) return restorePlan(f, record);
   }
-  if (rollback && record) return restorePlan(f, record);
   if (own.pendingRole) {
     // A rollback put back everything but the role: keep the record for whoever puts the role back.
     return {
-      why: `the template's earlier provisioning role ${own.pendingRole} was never put back; the record stays on the template`,
+      why: 'the earlier role was never put back; the record stays',
+      details: { role: own.pendingRole },
       steps: hookOff,
     };
   }
-  return { why: 'deleted: our hook comes off, and our tags', steps: [...hookOff, release(f.tags, undefined)] };
+  const previous = own.record?.owner ? own.record : undefined;
+  if (previous) {
+    // The resource this one took the template over from is still there (its Delete would have signed off).
+    const hookField = fieldsOf(props).filter((field) => field === 'preProvisioningHook');
+    const [write] = restoreWrites(previous, hookField, desiredWrite(props), {
+      templateName: props.TemplateName,
+      enabled: f.template.enabled,
+    });
+    const steps: Step[] = [...(hookField.length > 0 ? [{ write }] : []), release(f.tags, previous)];
+    return { why: 'handed back', details: { to: previous.owner }, steps };
+  }
+  return { why: 'our hook and tags off', steps: [...hookOff, release(f.tags, undefined)] };
+}
+
+/** The tag step that replaces the record on the template with `record`. */
+function claimRecord(tags: Tags, record: TemplateRecord): Step {
+  const set = recordTags(record);
+  return { set, remove: recordKeys(tags).filter((key) => set[key] === undefined) };
 }
 
 /** Take our hook off, if the template has it. */
 function hookOffStep(f: Facts): Step[] {
-  const ours = f.event.props.PreProvisioningHook?.TargetArn;
-  const template = f.template!;
-  if (!ours || template.preProvisioningHook?.targetArn !== ours) return [];
-  return [
-    { write: { templateName: f.event.props.TemplateName, removePreProvisioningHook: true, enabled: template.enabled } },
-  ];
+  const { props } = f.event;
+  const on = f.template!.preProvisioningHook?.targetArn === props.PreProvisioningHook?.TargetArn;
+  return on ? hookOff(props, f.template!.enabled) : [];
 }
 
 /**
@@ -86,18 +111,17 @@ function restorePlan(f: Facts, record: TemplateRecord): Plan {
   const steps: Step[] = [{ write: main }];
   for (const role of roles) {
     const arn = role.provisioningRoleArn!;
-    steps.push({ set: { [PENDING_ROLE_TAG]: arn.length <= 256 ? arn : 'see the record tags' }, remove: [] });
+    steps.push({ set: { [PENDING_ROLE_TAG]: arn.slice(-256) }, remove: [] });
     steps.push({ write: role, hint: pendingRoleHint(props.TemplateName, arn) });
   }
   steps.push(release({ ...f.tags!, [PENDING_ROLE_TAG]: '' }, record));
-  return { why: 'rollback of the deployment that took the template over: putting back what it had', steps, record };
+  return { why: 'rollback: put back from the record', steps };
 }
 
 function pendingRoleHint(templateName: string, role: string): string {
   return (
-    ` Everything else is back. The template's earlier provisioning role is ${role} (also kept in its tags): ` +
-    `put it back with \`aws iot update-provisioning-template --template-name ${templateName} --provisioning-role-arn ${role}\`, ` +
-    'or give the handler iam:PassRole on it, then continue the rollback.'
+    ` Everything else is back. The template's earlier provisioning role is ${role} (kept in its tags too): ` +
+    `\`aws iot update-provisioning-template --template-name ${templateName} --provisioning-role-arn ${role}\` puts it back.`
   );
 }
 
@@ -120,52 +144,36 @@ export type Verdict =
 export function planUndo(f: Facts, applied: Plan, verdict: Verdict): Plan | undefined {
   if (verdict.wanted) return undefined;
   const { props, old, kind } = f.event;
-  const name = props.TemplateName;
   const doing = kind === 'Create' ? 'creating' : 'updating';
-  const problem = verdict.stale
-    ? `Provisioning template "${name}": the stack stopped ${doing} this resource while it was being written (${verdict.why})`
-    : `Provisioning template "${name}": could not confirm that the stack is still ${doing} this resource: ${verdict.why}`;
-  if (!verdict.stale && kind === 'Update') return { why: 'kept the write', details: { problem }, steps: [] };
-  if (props.Retained === 'true' && (kind === 'Create' || verdict.deleting)) {
-    return { why: 'kept the write: the resource is retained', details: { problem }, steps: [] };
-  }
+  const problem = `Provisioning template "${props.TemplateName}": ${
+    verdict.stale
+      ? `the stack stopped ${doing} this resource while it was being written (${verdict.why})`
+      : `could not confirm that the stack is still ${doing} this resource: ${verdict.why}`
+  }`;
+  const keep =
+    !verdict.stale && kind === 'Update'
+      ? 'kept the write'
+      : props.Retained === 'true' && (kind === 'Create' || verdict.deleting)
+        ? 'kept the write: the resource is retained'
+        : undefined;
+  if (keep) return { why: keep, details: { problem }, steps: [] };
   const context = `${problem}. Undoing the write failed too; the template may keep it`;
-  const before = f.template!;
-  const written = desiredWrite(props);
-  if (old?.TemplateName !== name) {
-    const record = applied.record!;
-    const base = { templateName: name, enabled: before.enabled };
-    const writes = restoreWrites(record, fieldsOf(props), written, base).map((write) => ({ write }));
-    const fail = `${problem}. The template was set back as it was before, its previous owner included.`;
-    const steps = [...writes, release(f.tags ?? {}, record)];
-    return { why: 'undoing the write', details: { problem }, steps, fail, context };
-  }
-  const undo = verdict.deleting ? hookOff(written, before.enabled) : revertUpdate(props, old, applied, before);
-  const what =
-    undo.length === 0
+  const takeover = old?.TemplateName !== props.TemplateName;
+  const steps = verdict.deleting && !takeover ? hookOff(f.event.props, f.template!.enabled) : applied.revert!;
+  const first = (steps[0] as { write?: TemplateWrite } | undefined)?.write;
+  const what = takeover
+    ? 'The template was set back as it was before, its previous owner included.'
+    : !first
       ? 'Nothing it wrote needed undoing.'
-      : undo[0].removePreProvisioningHook && Object.keys(undo[0]).length <= 3
+      : first.removePreProvisioningHook && Object.keys(first).length <= 3
         ? 'The hook it set was removed again.'
         : 'The old settings were written back.';
-  const steps = undo.map((write) => ({ write }));
   return { why: 'undoing the write', details: { problem }, steps, fail: `${problem}. ${what}`, context };
 }
 
-/** Our hook off again, if the write set one. */
-function hookOff(written: TemplateWrite, enabled: boolean | undefined): TemplateWrite[] {
-  return written.preProvisioningHook
-    ? [{ templateName: written.templateName, removePreProvisioningHook: true, enabled }]
+/** Our hook off again, if the properties set one. */
+function hookOff(props: SettingsProperties, enabled: boolean | undefined): Step[] {
+  return props.PreProvisioningHook
+    ? [{ write: { templateName: props.TemplateName, removePreProvisioningHook: true, enabled } }]
     : [];
-}
-
-/** What the rollback's Update would have written after this Update's write. */
-function revertUpdate(
-  props: SettingsProperties,
-  old: SettingsProperties,
-  applied: Plan,
-  before: NonNullable<Facts['template']>,
-): TemplateWrite[] {
-  const started = fieldsOf(props).some((field) => !fieldsOf(old).includes(field));
-  const hook = desiredWrite(props).preProvisioningHook ?? before.preProvisioningHook;
-  return updateWrites(old, props, started ? applied.record : undefined, { ...before, preProvisioningHook: hook });
 }

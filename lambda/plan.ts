@@ -32,6 +32,7 @@ import {
 /** The event, as the decisions need it. */
 export interface EventFacts {
   readonly kind: 'Create' | 'Update' | 'Delete';
+  readonly stackId: string;
   readonly requestId: string;
   /** This resource's owner id (lambda/record.ts). */
   readonly me: string;
@@ -71,14 +72,16 @@ export interface Plan {
   readonly details?: { readonly [key: string]: unknown };
   readonly steps: readonly Step[];
   /**
-   * After a step failed: `refused`, when no settings write may have landed
-   * (tags only to put back); `unsure`, when one may have.
+   * Run all of `revert` when a step fails after a settings write may have
+   * landed: an Update that renames the template, for which no Delete will
+   * come. (A Create answers with the template's name, so its rollback's
+   * Delete, which owns the template, puts it back.)
    */
-  readonly undo?: { readonly refused: readonly Step[]; readonly unsure: readonly Step[] };
+  readonly revertOnFailure?: boolean;
   /** Ask CloudFormation afterwards whether it still wants the write (`planUndo`). */
   readonly check?: boolean;
-  /** The record the plan wrote or relies on. */
-  readonly record?: TemplateRecord;
+  /** What puts back what the plan changes, if CloudFormation no longer wants it. */
+  readonly revert?: readonly Step[];
   /** Fail the event with this reason once the steps are done. */
   readonly fail?: string;
   /** Put before the reason of a step that fails. */
@@ -105,11 +108,6 @@ export function stackPhase(f: Facts): ReturnType<typeof phaseOf> | Need {
   if (own !== 'deleting' || !f.stack.rootId) return own;
   if (f.stack.rootStatus === undefined) return need('root');
   return phaseOf(f.stack.rootStatus) === 'rollback' ? 'rollback' : own;
-}
-
-/** The props (ProvisioningTemplateSettingsProps) of `fields`, for log lines. */
-export function propNames(fields: readonly SettingField[]): string[] {
-  return SETTINGS.filter((setting) => fields.includes(setting.field)).map((setting) => setting.prop);
 }
 
 /** The fields `props` manage. */
@@ -142,7 +140,12 @@ function claim(
 function recordFor(f: Facts, own: Ownership, takeover: boolean): TemplateRecord {
   const mine = own.owner === f.event.me;
   if (mine && own.record?.request === f.event.requestId) return own.record;
-  const previous = takeover && !mine ? { owner: own.owner, ownerHook: own.hook } : {};
+  // A takeover names the owner it took the template from; a later record of the same owner keeps that name.
+  const previous = !takeover
+    ? { owner: own.record?.owner, ownerHook: own.record?.ownerHook }
+    : mine
+      ? {}
+      : { owner: own.owner, ownerHook: own.hook };
   return takeRecord(f.template!, { request: f.event.requestId, props: f.event.props, ...previous });
 }
 
@@ -187,35 +190,35 @@ export function planApply(f: Facts): Plan | Need {
     const phase = same ? stackPhase(f) : 'forward';
     if (isNeed(phase)) return phase;
     return phase === 'rollback'
-      ? done('template no longer exists; a rollback has nothing to put back')
-      : refuse(
-          `Provisioning template "${name}" does not exist. Create it first (CfnProvisioningTemplate or the AWS IoT console), then deploy again.`,
-        );
+      ? done('template gone; nothing to roll back')
+      : refuse(`Provisioning template "${name}" does not exist. Create it first, then deploy again.`);
   }
   if (desired.preProvisioningHook && f.template.type !== 'FLEET_PROVISIONING') {
     return refuse(
-      `Provisioning template "${name}" is of type ${f.template.type}; only FLEET_PROVISIONING templates accept a pre-provisioning hook. Nothing was changed.`,
+      `Provisioning template "${name}" is of type ${f.template.type}: only FLEET_PROVISIONING takes a pre-provisioning hook. Nothing was changed.`,
     );
   }
   if (f.tags === undefined) return need('tags');
   const tags = f.tags ?? {};
   const own = readOwnership(tags);
   if (same) return planUpdate(f, tags, own, same);
-  if (Object.keys(desired).length === 1) return done('no setting managed; nothing to write');
+  if (Object.keys(desired).length === 1) return done('nothing to write');
   // A Create, or an Update that renames the template, takes it over.
   const record = recordFor(f, own, true);
   const write = { ...desired, enabled: desired.enabled ?? f.template.enabled };
   const tagStep = claim(f, tags, desired.preProvisioningHook?.targetArn, record);
-  const back = release({ ...tags, ...tagStep?.set }, record);
   const base = { templateName: name, enabled: f.template.enabled };
-  const putBack = kind === 'Update' ? writeSteps(restoreWrites(record, fieldsOf(props), write, base)) : [];
+  const revert = [
+    ...writeSteps(restoreWrites(record, fieldsOf(props), write, base)),
+    release({ ...tags, ...tagStep?.set }, record),
+  ];
   return {
-    why: own.owner && own.owner !== f.event.me ? 'taking the template over from its owner' : 'taking the template over',
+    why: 'takeover',
+    details: { from: own.owner },
     steps: [...(tagStep ? [tagStep] : []), { write }],
-    // A Create whose write may have landed is left to its rollback's Delete, which owns the template.
-    undo: { refused: [back], unsure: kind === 'Update' ? [...putBack, back] : [] },
+    revertOnFailure: kind === 'Update',
     check: true,
-    record,
+    revert,
   };
 }
 
@@ -240,23 +243,25 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
     if (template.provisioningRoleArn === role) {
       return refuse(
         `Provisioning template "${props.TemplateName}": provisioningRole was removed from the props, but the template still uses ${role}, ` +
-          'which this construct set and this app defines: if this deployment deletes that role, every device registration with the template fails. ' +
-          'Set provisioningRole to the role the template should use from now on (a template always needs one), or keep the role and the prop. Nothing was changed.',
+          'which this app defines and this deployment may delete. Set provisioningRole to the role the template should use now. Nothing was changed.',
       );
     }
   }
   const writes = updateWrites(props, old, rollback ? own.record : undefined, template);
   const record = added.length > 0 ? recordFor(f, own, false) : rollback ? own.record : undefined;
   const tagStep = claim(f, tags, props.PreProvisioningHook?.TargetArn, added.length > 0 ? record : undefined);
-  const left = propNames(dropped.filter((field) => field !== 'preProvisioningHook'));
-  const hookKept =
-    dropped.includes('preProvisioningHook') && !rollback && !writes[0]?.removePreProvisioningHook
-      ? '; hook removed from the props, but the template has another hook now; left alone'
-      : '';
+  const left = dropped.filter((field) => field !== 'preProvisioningHook');
+  const hookKept = dropped.length > left.length && !rollback && !writes[0]?.removePreProvisioningHook;
   const why = rollback
-    ? 'rollback of the update that started managing these settings: put back from its record'
-    : `update${left.length > 0 ? '; no longer managed, left as it is' : ''}${hookKept}`;
+    ? 'rollback: put back from the record'
+    : `update${left.length > 0 ? '; no longer managed, left as it is' : ''}${hookKept ? '; another hook now; left alone' : ''}`;
   const details = { noLongerManaged: left, hook: hookKept ? template.preProvisioningHook?.targetArn : undefined };
   const steps = [...(tagStep ? [tagStep] : []), ...writeSteps(writes)];
-  return writes.length === 0 ? { why, details, steps } : { why, details, steps, check: true, record };
+  // What the rollback's Update would write after this one.
+  const after = {
+    ...template,
+    preProvisioningHook: desiredWrite(props).preProvisioningHook ?? template.preProvisioningHook,
+  };
+  const revert = writeSteps(updateWrites(old, props, added.length > 0 ? record : undefined, after));
+  return writes.length === 0 ? { why, details, steps } : { why, details, steps, check: true, revert };
 }

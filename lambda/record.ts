@@ -106,11 +106,12 @@ export function restoreWrites(
   const main: TemplateWrite = { ...base };
   const own: TemplateWrite[] = [];
   for (const setting of SETTINGS.filter((s) => fields.includes(s.field))) {
-    const change = setting.restore(record[setting.field], context);
+    const saved = record[setting.field];
+    const change = setting.restore(saved, context);
     if (!setting.ownWrite) Object.assign(main, change);
-    else if (Object.keys(change).length > 0) own.push({ templateName: base.templateName, ...change });
+    else if (saved !== undefined && saved !== written[setting.field])
+      own.push({ templateName: base.templateName, ...change });
   }
-  main.enabled ??= record.enabled;
   return [main, ...own.map((write) => ({ ...write, enabled: main.enabled }))];
 }
 

@@ -107,16 +107,7 @@ export function retryable(e: unknown, elapsedMs: number, config: HandlerConfig):
   return status === undefined && isNetworkError(e);
 }
 
-const NETWORK_ERROR_CODES = [
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-];
+const NETWORK_ERROR_CODES = /^E(CONNRESET|CONNREFUSED|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|NOTFOUND|AI_AGAIN)$/;
 
 /**
  * An error of the network, not of the handler: the SDK puts $metadata on
@@ -126,7 +117,7 @@ const NETWORK_ERROR_CODES = [
  */
 function isNetworkError(e: unknown): boolean {
   const err = e as { $metadata?: unknown; name?: string; code?: string } | undefined;
-  return err?.$metadata !== undefined || err?.name === 'TimeoutError' || NETWORK_ERROR_CODES.includes(err?.code ?? '');
+  return err?.$metadata !== undefined || err?.name === 'TimeoutError' || NETWORK_ERROR_CODES.test(err?.code ?? '');
 }
 
 /**
@@ -163,6 +154,13 @@ function failureMessage(op: Operation, e: unknown, attempts: number, elapsedMs: 
     return `${prefix}: gave up before the handler's timeout (last error ${cause}).`;
   }
   return `${prefix}: ${cause}`;
+}
+
+/** The reason CloudFormation shows for `e`. */
+export function reasonFor(e: unknown, templateName: string): string {
+  return e instanceof SettingsError
+    ? e.message
+    : `Provisioning template "${templateName}": ${errorName(e)}: ${errorMessage(e)}`;
 }
 
 export function errorName(e: unknown): string {

@@ -13,7 +13,7 @@ import { Ctx, log, reserving } from './context';
 import { Facts, isNeed, Need, Plan, planApply, Step } from './plan';
 import { planDelete, planUndo, Verdict } from './plan-delete';
 import { OWNER_TAG, ownerId, templateArnFor } from './record';
-import { errorMessage, errorName, SettingsError } from './retry';
+import { errorMessage, reasonFor, SettingsError } from './retry';
 
 export interface Outcome {
   readonly physicalResourceId: string;
@@ -29,23 +29,24 @@ export function eventFacts(event: CloudFormationCustomResourceEvent): Facts {
   return {
     event: {
       kind: event.RequestType,
+      stackId: event.StackId,
       requestId: event.RequestId,
       me: ownerId(event),
       props: properties(event),
-      old: event.RequestType === 'Update' ? (event.OldResourceProperties as SettingsProperties) : undefined,
-      physicalId: event.RequestType === 'Create' ? undefined : event.PhysicalResourceId,
+      old: (event as { OldResourceProperties?: SettingsProperties }).OldResourceProperties,
+      physicalId: (event as { PhysicalResourceId?: string }).PhysicalResourceId,
     },
   };
 }
 
 /** Run the event: read, decide, act; then, for a write, check it and undo it if it was overtaken. */
-export async function onEvent(ctx: Ctx, event: CloudFormationCustomResourceEvent, stackId: string): Promise<Outcome> {
+export async function onEvent(ctx: Ctx, event: CloudFormationCustomResourceEvent): Promise<Outcome> {
   const planFor = event.RequestType === 'Delete' ? planDelete : planApply;
-  const { facts, plan } = await decide(ctx, eventFacts(event), planFor, stackId);
+  const { facts, plan } = await decide(ctx, eventFacts(event), planFor);
   const name = facts.event.props.TemplateName;
   log(plan.why, { templateName: name, owner: facts.tags?.[OWNER_TAG] ?? null, ...plan.details });
   if (plan.check) {
-    await reserving(ctx, ctx.config.checkReserveMs, (inner) => carryOut(inner, plan, facts, stackId));
+    await reserving(ctx, ctx.config.checkReserveMs, (inner) => carryOut(inner, plan, facts));
     let verdict: Verdict;
     try {
       // Half the reserve for the question, the rest for a possible undo.
@@ -58,12 +59,12 @@ export async function onEvent(ctx: Ctx, event: CloudFormationCustomResourceEvent
     if (undo) {
       log(undo.why, { templateName: name, ...undo.details, undo: undo.steps });
       // This event's write has landed: whatever the undo does, something changed.
-      await carryOut(ctx, undo, facts, stackId).catch((e: SettingsError) => {
+      await carryOut(ctx, undo, facts).catch((e: SettingsError) => {
         throw new SettingsError(e.message, false);
       });
     }
   } else {
-    await carryOut(ctx, plan, facts, stackId);
+    await carryOut(ctx, plan, facts);
   }
   if (event.RequestType === 'Delete') return { physicalResourceId: event.PhysicalResourceId };
   return { physicalResourceId: name, data: { TemplateArn: facts.template?.templateArn ?? '' } };
@@ -74,10 +75,10 @@ export async function decide(
   ctx: Ctx,
   start: Facts,
   planFor: (facts: Facts) => Plan | Need,
-  stackId: string,
 ): Promise<{ facts: Facts; plan: Plan }> {
   let facts = start;
-  const name = facts.event.props.TemplateName;
+  const { props, stackId } = facts.event;
+  const name = props.TemplateName;
   for (let decision = planFor(facts); ; decision = planFor(facts)) {
     if (!isNeed(decision)) return { facts, plan: decision };
     switch (decision.need) {
@@ -85,7 +86,7 @@ export async function decide(
         facts = { ...facts, template: (await describeTemplate(ctx, name)) ?? null };
         break;
       case 'tags':
-        facts = { ...facts, tags: (await listTags(ctx, templateArn(facts, stackId), name)) ?? null };
+        facts = { ...facts, tags: (await listTags(ctx, templateArn(facts), name)) ?? null };
         break;
       case 'stack':
         facts = { ...facts, stack: await describeStack(ctx, stackId, name) };
@@ -98,60 +99,48 @@ export async function decide(
   }
 }
 
-function templateArn(facts: Facts, stackId: string): string {
-  return facts.template?.templateArn ?? templateArnFor(stackId, facts.event.props.TemplateName);
+function templateArn(facts: Facts): string {
+  return facts.template?.templateArn ?? templateArnFor(facts.event.stackId, facts.event.props.TemplateName);
 }
 
 /**
  * Make the plan's calls in order, then fail if the plan says so. When a call
- * fails, the plan's undo runs (`refused` when no settings write may have
- * landed, `unsure` when one may have); the error says whether anything may
- * have changed, which decides a failed Create's physical id (lambda/index.ts).
+ * fails, the plan's tag changes are put back if no settings write may have
+ * landed (its `revert`, tag steps only), or the whole `revert` runs if one
+ * may have and the plan asks for it; the error says whether anything may have
+ * changed, which decides a failed Create's physical id (lambda/index.ts).
  */
-export async function carryOut(ctx: Ctx, plan: Plan, facts: Facts, stackId: string): Promise<void> {
-  const done = { tagged: false, wrote: false };
-  const roleNow = facts.template?.provisioningRoleArn;
+export async function carryOut(ctx: Ctx, plan: Plan, facts: Facts): Promise<void> {
+  const name = facts.event.props.TemplateName;
+  let tagged = false;
+  let wrote = false;
   const run = async (step: Step) => {
-    if ('write' in step) {
-      await updateTemplate(ctx, step.write, step.write.provisioningRoleArn ?? roleNow);
-      done.wrote = true;
-    } else {
-      await retag(ctx, templateArn(facts, stackId), facts.event.props.TemplateName, step.set, step.remove, () => {
-        done.tagged = true;
-      });
-    }
+    if (!('write' in step)) return retag(ctx, templateArn(facts), name, step.set, step.remove, () => (tagged = true));
+    await updateTemplate(ctx, step.write, step.write.provisioningRoleArn ?? facts.template?.provisioningRoleArn);
+    wrote = true;
   };
   for (const step of plan.steps) {
     try {
       await run(step);
     } catch (e) {
       const landed = !(e instanceof SettingsError && e.changedNothing);
-      if ('write' in step) done.wrote ||= landed;
-      else done.tagged ||= landed;
-      let changedNothing = !done.wrote && !done.tagged;
-      const undo = done.wrote ? plan.undo?.unsure : plan.undo?.refused;
-      if (undo?.length && (done.wrote || done.tagged)) {
-        try {
-          for (const back of undo) await run(back);
-          changedNothing = !done.wrote;
-        } catch (failed) {
-          log('could not put the template back', {
-            templateName: facts.event.props.TemplateName,
-            error: errorMessage(failed),
+      if ('write' in step) wrote ||= landed;
+      else tagged ||= landed;
+      const settingsChanged = wrote;
+      const back = wrote ? (plan.revertOnFailure ? plan.revert : []) : plan.revert?.filter((s) => !('write' in s));
+      let putBack = back !== undefined;
+      for (const s of back ?? []) {
+        if (putBack) {
+          await run(s).catch((r) => {
+            putBack = false;
+            log('could not put back', { error: errorMessage(r) });
           });
         }
       }
-      throw new SettingsError(reason(plan, step, e, facts.event.props.TemplateName), changedNothing);
+      const hint = 'hint' in step ? (step.hint ?? '') : '';
+      const reason = `${plan.context ? `${plan.context}: ` : ''}${reasonFor(e, name)}${hint}`;
+      throw new SettingsError(reason, !settingsChanged && (!tagged || putBack));
     }
   }
-  if (plan.fail) throw new SettingsError(plan.fail, !done.wrote && !done.tagged);
-}
-
-function reason(plan: Plan, step: Step, e: unknown, templateName: string): string {
-  const message =
-    e instanceof SettingsError
-      ? e.message
-      : `Provisioning template "${templateName}": ${errorName(e)}: ${errorMessage(e)}`;
-  const hint = 'hint' in step && step.hint ? step.hint : '';
-  return plan.context ? `${plan.context}: ${message}${hint}` : `${message}${hint}`;
+  if (plan.fail) throw new SettingsError(plan.fail, !wrote && !tagged);
 }

@@ -85,6 +85,8 @@ export interface TemplateWrite {
   removePreProvisioningHook?: boolean;
 }
 
+type HookWrite = NonNullable<TemplateWrite['preProvisioningHook']>;
+
 /** The settings DescribeProvisioningTemplate reports, as far as the handler reads them. */
 export interface TemplateRead {
   readonly description?: string;
@@ -159,8 +161,8 @@ function parseVersion(value: string): number {
  */
 function restoreHook(saved: TemplateWrite['preProvisioningHook'], context: RestoreContext): Partial<TemplateWrite> {
   const ours = saved?.targetArn === context.written.preProvisioningHook?.targetArn;
-  return saved?.targetArn && (context.previousOwner || !ours)
-    ? { preProvisioningHook: { targetArn: saved.targetArn, payloadVersion: saved.payloadVersion } }
+  return saved && (context.previousOwner || !ours)
+    ? { preProvisioningHook: saved }
     : { removePreProvisioningHook: true };
 }
 
@@ -215,10 +217,9 @@ export const SETTINGS: readonly Setting[] = [
     }),
     field: 'preProvisioningHook',
     parse: (hook: HookProperties) => ({ targetArn: hook.TargetArn, payloadVersion: hook.PayloadVersion }),
-    read: (template) => {
-      const hook = template.preProvisioningHook;
-      return hook?.targetArn ? { targetArn: hook.targetArn, payloadVersion: hook.payloadVersion } : undefined;
-    },
+    // DescribeProvisioningTemplate's hook has just these two fields.
+    read: (template) =>
+      template.preProvisioningHook?.targetArn ? (template.preProvisioningHook as HookWrite) : undefined,
     restore: restoreHook,
   }),
 ];

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const result = await build({
-  entryPoints: [path.join(root, 'lambda', 'index.ts')],
+  entryPoints: [path.join(root, 'lambda', 'entry.ts')],
   outfile: path.join(root, 'assets', 'handler', 'index.js'),
   bundle: true,
   platform: 'node',

@@ -200,7 +200,7 @@ describe('Create', () => {
     const response = await run(createEvent(fullProps()));
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toMatch(
-      /"sensor-fleet" is of type JITP; only FLEET_PROVISIONING templates accept a pre-provisioning hook/,
+      /"sensor-fleet" is of type JITP: only FLEET_PROVISIONING takes a pre-provisioning hook\. Nothing was changed\.$/,
     );
     expect(response.PhysicalResourceId).toBe(CREATE_FAILED_MARKER);
     expect(iot).toHaveReceivedCommandTimes(UpdateProvisioningTemplateCommand, 0);
@@ -593,7 +593,7 @@ describe('a rollback that started while the template was being written', () => {
     const response = await run(createEvent(fullProps()));
     expect(writes()[1]).toEqual(restoreAll);
     expect(response.Reason).toMatch(
-      /could not confirm that the stack is still creating this resource: the resource is ROLLBACK_IN_PROGRESS\. The template was set back/,
+      /could not confirm that the stack is still creating this resource: the resource is now ROLLBACK_IN_PROGRESS\. The template was set back/,
     );
   });
 
@@ -702,7 +702,7 @@ describe('a rollback that started while the template was being written', () => {
     const odd = await run(updateEvent('sensor-fleet', fullProps(), minimalProps()));
     expect(odd.Status).toBe('SUCCESS');
     expect(writes()).toHaveLength(1);
-    expect(logs.join('\n')).toMatch(/"kept the write".*: the resource is UPDATE_ROLLBACK_IN_PROGRESS/);
+    expect(logs.join('\n')).toMatch(/"kept the write".*: the resource is now UPDATE_ROLLBACK_IN_PROGRESS/);
   });
 
   test('an undo that fails too says the template may keep what was written', async () => {

@@ -253,7 +253,7 @@ describe('an owner tag removed or changed out of band', () => {
     expectSuccess(await remove(PROPS, 'Settings'), NAME);
 
     expect(h.iot.template(NAME)!.preProvisioningHook).toBeUndefined();
-    expect(h.logs.some((l) => /no owner tag on the template/.test(l.message ?? ''))).toBe(true);
+    expect(h.logs.some((l) => /not the owner: our hook off/.test(l.message ?? ''))).toBe(true);
   });
 
   test("removed, and the hook is someone else's: left alone, said so", async () => {
@@ -302,7 +302,7 @@ describe('provisioningRole dropped from the props', () => {
 
     const reason = expectFailed(updated, NAME);
     expect(reason).toMatch(
-      /^Provisioning template "FleetTemplate": provisioningRole was removed from the props, but the template still uses arn:\S+StackProvisioningRole, which this construct set and this app defines: .*Set provisioningRole to the role the template should use/,
+      /^Provisioning template "FleetTemplate": provisioningRole was removed from the props, but the template still uses arn:\S+StackProvisioningRole, which this app defines and this deployment may delete.*Set provisioningRole to the role the template should use now\. Nothing was changed\.$/,
     );
     expect(h.iot.template(NAME)).toEqual(set);
   });
@@ -319,7 +319,7 @@ describe('provisioningRole dropped from the props', () => {
       h.logs.some(
         (l) =>
           /no longer managed, left as it is/.test(l.message ?? '') &&
-          JSON.stringify(l.noLongerManaged) === '["provisioningRole"]',
+          JSON.stringify(l.noLongerManaged) === '["provisioningRoleArn"]',
       ),
     ).toBe(true);
   });
