@@ -14,7 +14,7 @@ import {
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as iot from 'aws-cdk-lib/aws-iot';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import {
   HOOK_ACCOUNT_UNKNOWN_WARNING_ID,
   PINNED_VERSION_WARNING_ID,
@@ -27,6 +27,7 @@ import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SETTINGS, SettingsProperties } from '
 import { ProvisioningHook } from './provisioning-hook';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
+import type { SettingsHandler } from './settings-handler';
 
 /** Properties of a ProvisioningTemplateSettings. */
 export interface ProvisioningTemplateSettingsProps {
@@ -99,6 +100,8 @@ export interface ProvisioningTemplateSettingsProps {
   /**
    * What happens to the template when this construct is removed from the stack.
    *
+   * The policies, one by one:
+   *
    * - `RemovalPolicy.DESTROY`: the hook this construct set is removed from the
    *   template (the template itself is never deleted).
    * - `RemovalPolicy.RETAIN`: the template is left exactly as it is (also
@@ -137,11 +140,33 @@ export interface ProvisioningTemplateSettingsProps {
  * @resource Custom::IoTProvisioningTemplateSettings
  */
 export class ProvisioningTemplateSettings extends Construct {
+  /**
+   * The handler function that every ProvisioningTemplateSettings of `scope`'s
+   * stack shares, with its role and log group (for alarms, permissions
+   * boundaries, acknowledgements).
+   *
+   * @param scope the stack, or any construct in it
+   * @returns undefined when that stack holds no ProvisioningTemplateSettings
+   * (nested stacks have their own handler)
+   */
+  public static handlerOf(scope: IConstruct): SettingsHandler | undefined {
+    return SettingsProvider.find(scope)?.handler();
+  }
+
   /** Name of the managed provisioning template. */
   public readonly templateName: string;
 
   /** ARN of the managed provisioning template, as AWS IoT reports it. */
   public readonly templateArn: string;
+
+  /**
+   * The handler function this construct's custom resource runs on, shared by
+   * every ProvisioningTemplateSettings of the stack, with its role and log
+   * group (the same as `ProvisioningTemplateSettings.handlerOf(stack)`).
+   */
+  public get handler(): SettingsHandler {
+    return SettingsProvider.of(this).handler();
+  }
 
   constructor(scope: Construct, id: string, props: ProvisioningTemplateSettingsProps) {
     super(scope, id);
@@ -168,7 +193,10 @@ export class ProvisioningTemplateSettings extends Construct {
       }
     }
 
-    TemplateRegistry.of(this).claim(this, props.templateName);
+    const claimed = TemplateRegistry.of(this).claim(this, props.templateName);
+    if (claimed) {
+      errors.push(claimed);
+    }
 
     const provider = SettingsProvider.of(this);
     const dependencies = provider.register({
