@@ -1,19 +1,14 @@
-import { createHash } from 'crypto';
 import {
   Annotations,
   CfnDeletionPolicy,
   CfnResource,
   CustomResource,
-  Fn,
   Lazy,
-  Reference,
   RemovalPolicy,
   Resource,
   Stack,
-  Tokenization,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct, IConstruct } from 'constructs';
 import {
   HOOK_ACCOUNT_UNKNOWN_WARNING_ID,
@@ -27,6 +22,7 @@ import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SETTINGS, SettingsProperties } from '
 import { ProvisioningHook } from './provisioning-hook';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
+import { pairingProblems, sameStackTemplate, templateRevision } from './same-stack-template';
 import type { SettingsHandler } from './settings-handler';
 
 /** Properties of a ProvisioningTemplateSettings. */
@@ -212,6 +208,16 @@ export class ProvisioningTemplateSettings extends Construct {
         pinnedVersionWarning(template, props.defaultVersionId),
       );
     }
+    if (template) {
+      const pairing = pairingProblems(template, {
+        description: props.description,
+        enabled: props.enabled,
+        provisioningRoleArn: props.provisioningRole?.roleArn,
+        hook: hook && { targetArn: hook.hookFunction.functionArn, payloadVersion: hook.payloadVersion },
+      });
+      errors.push(...pairing.errors);
+      pairing.warnings.forEach((w) => Annotations.of(this).addWarningV2(w.id, w.message));
+    }
     const properties: Omit<SettingsProperties, 'ServiceToken'> = {
       TemplateName: props.templateName,
       ...settingsProperties(props),
@@ -256,49 +262,4 @@ function settingsProperties(props: ProvisioningTemplateSettingsProps): Partial<S
     }
   }
   return properties;
-}
-
-/**
- * The CfnProvisioningTemplate of the same stack whose `ref` `templateName` is,
- * if it is one. A template of another stack is updated in that stack's own
- * deployment, which this one cannot follow.
- */
-function sameStackTemplate(scope: Construct, templateName: string): iot.CfnProvisioningTemplate | undefined {
-  const template = Tokenization.reverseString(templateName)
-    .tokens.map((token) => (Reference.isReference(token) ? token.target : undefined))
-    .find(
-      (target): target is iot.CfnProvisioningTemplate =>
-        CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::IoT::ProvisioningTemplate',
-    );
-  return template && Stack.of(template) === Stack.of(scope) ? template : undefined;
-}
-
-/**
- * A digest of the properties of `template`, the same stack's template whose
- * settings this construct manages, rendered at synth time. An update of that
- * template lets CloudFormation write its own enabled, description, role and
- * hook back; a changed digest makes the custom resource apply the settings
- * again right after (it depends on the template through the ref). Property
- * overrides made with escape hatches are not part of the digest. (Of a
- * template of another stack, there is no digest: its role's ARN here would
- * make CDK export it.)
- */
-function templateRevision(template: iot.CfnProvisioningTemplate): string {
-  return Lazy.string({
-    produce: () => {
-      const stack = Stack.of(template);
-      const rendered: unknown = stack.resolve({
-        templateBody: template.templateBody,
-        templateType: template.templateType,
-        enabled: template.enabled,
-        description: template.description,
-        provisioningRoleArn: template.provisioningRoleArn,
-        preProvisioningHook: template.preProvisioningHook,
-        tags: template.tags.renderTags() as unknown,
-      });
-      const digest = createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
-      // Values known only at deploy time (a replaced role, say) take part as they resolve.
-      return Fn.join('|', [digest, template.provisioningRoleArn]);
-    },
-  });
 }
