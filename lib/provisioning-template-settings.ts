@@ -37,6 +37,13 @@ export interface ProvisioningTemplateSettingsProps {
    * One app may manage a template from one construct only: the same name (or
    * the same token) twice in one stack, or in one known account and region,
    * is an error (a warning when a stack's environment is not known).
+   *
+   * With the `ref` of a template of the same stack, put description, enabled
+   * and the hook on this construct only (README, "A template of the same
+   * stack"): a setting given here and on the template with different values
+   * is a warning, as is `enabled` on the template while this construct sets a
+   * hook, and a value of the template that changes at deploy time but cannot
+   * be followed (a secret dynamic reference, a NoEcho parameter).
    */
   readonly templateName: string;
 
@@ -85,6 +92,9 @@ export interface ProvisioningTemplateSettingsProps {
    * AWS IoT invokes only a function of the template's own account, the
    * stack's: a function of another account is an error at synth, and a
    * warning when either account is known only at deploy time.
+   *
+   * A hook on a template of the same stack whose `templateType` is not
+   * FLEET_PROVISIONING is an error at synth.
    *
    * Removing the hook from these props removes it from the template, provided
    * the template's hook is still the one this construct set.
