@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, NestedStack, Stack } from 'aws-cdk-lib';
+import { App, NestedStack, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -62,25 +62,20 @@ describe('the shared handler from the public API', () => {
   test("the README's alarm recipe: an alarm on the function's errors and one on the log group's failed events", () => {
     const stack = new Stack(new App(), 'Fleet', { env: ENV });
     const settings = new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'sensor-fleet' });
+    // As the README has it.
     const { handlerFunction, logGroup } = settings.handler;
-    new cloudwatch.Alarm(stack, 'HandlerErrors', {
-      metric: handlerFunction.metricErrors({ period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const failed = new logs.MetricFilter(stack, 'FailedEvents', {
+    const failed = new logs.MetricFilter(stack, 'SettingsFailedEvents', {
       logGroup,
       filterPattern: logs.FilterPattern.stringValue('$.message', '=', 'failed'),
-      metricNamespace: 'FleetProvisioning',
-      metricName: 'TemplateSettingsFailedEvents',
+      metricNamespace: 'Fleet',
+      metricName: 'SettingsFailed',
     });
-    new cloudwatch.Alarm(stack, 'HandlerFailedEvents', {
-      metric: failed.metric({ statistic: 'Sum', period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    for (const [id, metric] of [
+      ['Crashed', handlerFunction.metricErrors()],
+      ['Failed', failed.metric({ statistic: 'Sum' })],
+    ] as const) {
+      new cloudwatch.Alarm(stack, `Settings${id}`, { metric, threshold: 1, evaluationPeriods: 1 });
+    }
 
     const template = Template.fromStack(stack);
     const fn = logicalIdOf(template, 'AWS::Lambda::Function', HANDLER);
