@@ -73,9 +73,10 @@ export class FleetProvisioningStack extends Stack {
       },
     );
 
-    // 1. A template created in this app: pass its ref. The settings the construct
-    // manages stay off the template, or each update of the template would write
-    // its own values back until the settings are applied again.
+    // 1. A template created in this app: pass its ref. The pairing rule (README,
+    // "A template of the same stack"): the template gets its name, type, body and
+    // the same role; description, enabled and the hook go on the construct only,
+    // so no update of the template leaves it without the hook or enabled early.
     const template = new iot.CfnProvisioningTemplate(this, 'SensorTemplate', {
       templateName: 'sensor-fleet',
       provisioningRoleArn: provisioningRole.roleArn,

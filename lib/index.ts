@@ -1,2 +1,3 @@
 export * from './provisioning-template-settings';
 export * from './provisioning-hook';
+export * from './settings-handler';

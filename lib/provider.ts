@@ -21,12 +21,13 @@ import {
   Stack,
   TagManager,
   TagType,
-  Validations,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { HandlerCode } from './handler-code';
+import { acknowledgeNagFindings } from './handler-nag';
+import { handlerRuntime } from './handler-runtime';
 import {
   policyBudgetErrors,
   policyDigest,
@@ -36,6 +37,7 @@ import {
 } from './handler-policy';
 import { HookPermissions } from './hook-permissions';
 import { ScopedNames } from './scoping';
+import type { SettingsHandler } from './settings-handler';
 import { TIMING } from './timing';
 
 /** The handler's own timeout (lib/timing.ts). */
@@ -70,9 +72,12 @@ export interface Registration {
 export class SettingsProvider extends Construct {
   /** The stack's provider, created on first use. */
   public static of(scope: IConstruct): SettingsProvider {
-    const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(PROVIDER_ID);
-    return (existing as SettingsProvider | undefined) ?? new SettingsProvider(stack, PROVIDER_ID);
+    return SettingsProvider.find(scope) ?? new SettingsProvider(Stack.of(scope), PROVIDER_ID);
+  }
+
+  /** The stack's provider, if a construct of that stack created it. */
+  public static find(scope: IConstruct): SettingsProvider | undefined {
+    return Stack.of(scope).node.tryFindChild(PROVIDER_ID) as SettingsProvider | undefined;
   }
 
   public readonly role: iam.Role;
@@ -83,6 +88,7 @@ export class SettingsProvider extends Construct {
   public readonly eventInvokeConfig: lambda.CfnEventInvokeConfig;
   private readonly logGroup: HandlerLogGroup;
   private readonly registrations: Registration[] = [];
+  private access?: SettingsHandler;
   /** The invoke permissions of the hooks, in this construct. */
   private readonly hooks = new HookPermissions(this, (namePattern) => this.templateArn(namePattern));
 
@@ -143,7 +149,7 @@ export class SettingsProvider extends Construct {
       description: 'Applies IoT provisioning template settings for Custom::IoTProvisioningTemplateSettings',
       code: { s3Bucket: s3Location.bucketName, s3Key: s3Location.objectKey },
       handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_24_X.name,
+      runtime: handlerRuntime().name,
       architectures: [lambda.Architecture.ARM_64.name],
       memorySize: 256,
       timeout: HANDLER_TIMEOUT.toSeconds(),
@@ -187,6 +193,31 @@ export class SettingsProvider extends Construct {
       dependencies.push(this.hooks.grant(registration.hookFunction, registration.templateName));
     }
     return dependencies;
+  }
+
+  /**
+   * The function, role and log group as their interfaces, for users
+   * (SettingsHandler). Built on first use only: synth that never asks does
+   * not load aws-logs or add the references.
+   */
+  public handler(): SettingsHandler {
+    if (!this.access) {
+      const scope = new Construct(this, 'Reference');
+      // Loaded here, not at the top: one log group reference is not worth
+      // loading aws-logs on every synth (see bench/).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const logs = require('aws-cdk-lib/aws-logs') as typeof import('aws-cdk-lib/aws-logs');
+      this.access = {
+        handlerFunction: lambda.Function.fromFunctionAttributes(scope, 'Function', {
+          functionArn: this.function.attrArn,
+          role: this.role,
+          sameEnvironment: true,
+        }),
+        role: this.role,
+        logGroup: logs.LogGroup.fromLogGroupName(scope, 'LogGroup', this.logGroup.ref),
+      };
+    }
+    return this.access;
   }
 
   /** The template patterns a hook's invoke permissions grant, one per permission (HookPermissions). */
@@ -249,40 +280,4 @@ class HandlerLogGroup extends CfnResource implements ITaggable {
   protected get cfnProperties(): { [key: string]: unknown } {
     return { RetentionInDays: LOG_RETENTION_DAYS, Tags: this.tags.renderTags() };
   }
-}
-
-/**
- * The cdk-nag findings on the handler that are deliberate, acknowledged on the
- * handler function itself: never on the stack, never on users' resources.
- * Everything else cdk-nag checks (runtime, memory, timeout, log retention, no
- * managed policies, no wildcard actions) is fixed rather than acknowledged.
- * The template wildcard of a widened policy (see warnIfWidened) is not
- * acknowledged: a security team should see it and decide.
- */
-function acknowledgeNagFindings(handler: Construct): void {
-  Validations.of(handler).acknowledge(
-    {
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'Only CloudFormation invokes this function, asynchronously, with Custom::IoTProvisioningTemplateSettings events. ' +
-        'The handler answers CloudFormation itself before its own timeout; an invocation that still fails shows as a failed stack ' +
-        `operation after its ${SERVICE_TIMEOUT.toHumanString()} service timeout and is recorded in the handler's log group. A dead-letter queue would only ` +
-        'keep CloudFormation events, pre-signed response URLs included, which are of no use once the stack operation has ended.',
-    },
-    {
-      id: 'Serverless-LambdaAsyncFailureDestination',
-      reason:
-        `Lambda drops an event of CloudFormation's that waited over ${MAX_EVENT_AGE.toHumanString()}, on purpose: run later, it could set a hook ` +
-        'again after the rollback removed it. CloudFormation then fails the resource at its service timeout; a failure destination ' +
-        'would only keep events, pre-signed response URLs included, that are of no use once the stack operation has ended.',
-    },
-    {
-      id: 'Serverless-LambdaTracing',
-      reason:
-        'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords on Resource "*" (X-Ray has no ' +
-        'resource-level permissions), which would widen the least-privilege role of a function invoked a few times per deployment. ' +
-        'Each invocation logs its request (without the response URL), every write and retry to AWS IoT and its answer to ' +
-        'CloudFormation as structured JSON in its own log group, kept for a year.',
-    },
-  );
 }

@@ -1,6 +1,9 @@
 import { Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 
+/** The payload version used when none is given: the only one AWS IoT accepts today. */
+const DEFAULT_PAYLOAD_VERSION = '2020-04-01';
+
 /** Options for a pre-provisioning hook. */
 export interface ProvisioningHookOptions {
   /**
@@ -17,15 +20,12 @@ export interface ProvisioningHookOptions {
  * refuse each device before it is provisioned by a FLEET_PROVISIONING template.
  */
 export class ProvisioningHook {
-  /** The payload version used when none is given. */
-  public static readonly DEFAULT_PAYLOAD_VERSION = '2020-04-01';
-
   /**
    * A hook backed by a Lambda function. The construct grants
    * `iot.amazonaws.com` permission to invoke it, for this account's templates.
    */
   public static fromFunction(hookFunction: lambda.IFunction, options: ProvisioningHookOptions = {}): ProvisioningHook {
-    return new ProvisioningHook(hookFunction, options.payloadVersion ?? ProvisioningHook.DEFAULT_PAYLOAD_VERSION);
+    return new ProvisioningHook(hookFunction, options.payloadVersion ?? DEFAULT_PAYLOAD_VERSION);
   }
 
   /** The Lambda function AWS IoT invokes. */
@@ -37,7 +37,7 @@ export class ProvisioningHook {
   private constructor(hookFunction: lambda.IFunction, payloadVersion: string) {
     if (!Token.isUnresolved(payloadVersion) && !/^[0-9-]{10,32}$/.test(payloadVersion)) {
       throw new Error(
-        `ProvisioningHook payloadVersion must be 10-32 characters of digits and '-' (such as '${ProvisioningHook.DEFAULT_PAYLOAD_VERSION}'); got '${payloadVersion}'.`,
+        `ProvisioningHook payloadVersion must be 10-32 characters of digits and '-' (such as '${DEFAULT_PAYLOAD_VERSION}'); got '${payloadVersion}'.`,
       );
     }
     this.hookFunction = hookFunction;

@@ -1,20 +1,15 @@
-import { createHash } from 'crypto';
 import {
   Annotations,
   CfnDeletionPolicy,
   CfnResource,
   CustomResource,
-  Fn,
   Lazy,
-  Reference,
   RemovalPolicy,
   Resource,
   Stack,
-  Tokenization,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as iot from 'aws-cdk-lib/aws-iot';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import {
   HOOK_ACCOUNT_UNKNOWN_WARNING_ID,
   PINNED_VERSION_WARNING_ID,
@@ -27,6 +22,8 @@ import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SETTINGS, SettingsProperties } from '
 import { ProvisioningHook } from './provisioning-hook';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
+import { pairingProblems, sameStackTemplate, templateRevision } from './same-stack-template';
+import type { SettingsHandler } from './settings-handler';
 
 /** Properties of a ProvisioningTemplateSettings. */
 export interface ProvisioningTemplateSettingsProps {
@@ -40,6 +37,13 @@ export interface ProvisioningTemplateSettingsProps {
    * One app may manage a template from one construct only: the same name (or
    * the same token) twice in one stack, or in one known account and region,
    * is an error (a warning when a stack's environment is not known).
+   *
+   * With the `ref` of a template of the same stack, put description, enabled
+   * and the hook on this construct only (README, "A template of the same
+   * stack"): a setting given here and on the template with different values
+   * is a warning, as is `enabled` on the template while this construct sets a
+   * hook, and a value of the template that changes at deploy time but cannot
+   * be followed (a secret dynamic reference, a NoEcho parameter).
    */
   readonly templateName: string;
 
@@ -89,6 +93,9 @@ export interface ProvisioningTemplateSettingsProps {
    * stack's: a function of another account is an error at synth, and a
    * warning when either account is known only at deploy time.
    *
+   * A hook on a template of the same stack whose `templateType` is not
+   * FLEET_PROVISIONING is an error at synth.
+   *
    * Removing the hook from these props removes it from the template, provided
    * the template's hook is still the one this construct set.
    *
@@ -98,6 +105,8 @@ export interface ProvisioningTemplateSettingsProps {
 
   /**
    * What happens to the template when this construct is removed from the stack.
+   *
+   * The policies, one by one:
    *
    * - `RemovalPolicy.DESTROY`: the hook this construct set is removed from the
    *   template (the template itself is never deleted).
@@ -137,11 +146,33 @@ export interface ProvisioningTemplateSettingsProps {
  * @resource Custom::IoTProvisioningTemplateSettings
  */
 export class ProvisioningTemplateSettings extends Construct {
+  /**
+   * The handler function that every ProvisioningTemplateSettings of `scope`'s
+   * stack shares, with its role and log group (for alarms, permissions
+   * boundaries, acknowledgements).
+   *
+   * @param scope the stack, or any construct in it
+   * @returns undefined when that stack holds no ProvisioningTemplateSettings
+   * (nested stacks have their own handler)
+   */
+  public static handlerOf(scope: IConstruct): SettingsHandler | undefined {
+    return SettingsProvider.find(scope)?.handler();
+  }
+
   /** Name of the managed provisioning template. */
   public readonly templateName: string;
 
   /** ARN of the managed provisioning template, as AWS IoT reports it. */
   public readonly templateArn: string;
+
+  /**
+   * The handler function this construct's custom resource runs on, shared by
+   * every ProvisioningTemplateSettings of the stack, with its role and log
+   * group (the same as `ProvisioningTemplateSettings.handlerOf(stack)`).
+   */
+  public get handler(): SettingsHandler {
+    return SettingsProvider.of(this).handler();
+  }
 
   constructor(scope: Construct, id: string, props: ProvisioningTemplateSettingsProps) {
     super(scope, id);
@@ -168,7 +199,10 @@ export class ProvisioningTemplateSettings extends Construct {
       }
     }
 
-    TemplateRegistry.of(this).claim(this, props.templateName);
+    const claimed = TemplateRegistry.of(this).claim(this, props.templateName);
+    if (claimed) {
+      errors.push(claimed);
+    }
 
     const provider = SettingsProvider.of(this);
     const dependencies = provider.register({
@@ -183,6 +217,16 @@ export class ProvisioningTemplateSettings extends Construct {
         PINNED_VERSION_WARNING_ID,
         pinnedVersionWarning(template, props.defaultVersionId),
       );
+    }
+    if (template) {
+      const pairing = pairingProblems(template, {
+        description: props.description,
+        enabled: props.enabled,
+        provisioningRoleArn: props.provisioningRole?.roleArn,
+        hook: hook && { targetArn: hook.hookFunction.functionArn, payloadVersion: hook.payloadVersion },
+      });
+      errors.push(...pairing.errors);
+      pairing.warnings.forEach((w) => Annotations.of(this).addWarningV2(w.id, w.message));
     }
     const properties: Omit<SettingsProperties, 'ServiceToken'> = {
       TemplateName: props.templateName,
@@ -234,49 +278,4 @@ function settingsProperties(props: ProvisioningTemplateSettingsProps): Partial<S
     }
   }
   return properties;
-}
-
-/**
- * The CfnProvisioningTemplate of the same stack whose `ref` `templateName` is,
- * if it is one. A template of another stack is updated in that stack's own
- * deployment, which this one cannot follow.
- */
-function sameStackTemplate(scope: Construct, templateName: string): iot.CfnProvisioningTemplate | undefined {
-  const template = Tokenization.reverseString(templateName)
-    .tokens.map((token) => (Reference.isReference(token) ? token.target : undefined))
-    .find(
-      (target): target is iot.CfnProvisioningTemplate =>
-        CfnResource.isCfnResource(target) && target.cfnResourceType === 'AWS::IoT::ProvisioningTemplate',
-    );
-  return template && Stack.of(template) === Stack.of(scope) ? template : undefined;
-}
-
-/**
- * A digest of the properties of `template`, the same stack's template whose
- * settings this construct manages, rendered at synth time. An update of that
- * template lets CloudFormation write its own enabled, description, role and
- * hook back; a changed digest makes the custom resource apply the settings
- * again right after (it depends on the template through the ref). Property
- * overrides made with escape hatches are not part of the digest. (Of a
- * template of another stack, there is no digest: its role's ARN here would
- * make CDK export it.)
- */
-function templateRevision(template: iot.CfnProvisioningTemplate): string {
-  return Lazy.string({
-    produce: () => {
-      const stack = Stack.of(template);
-      const rendered: unknown = stack.resolve({
-        templateBody: template.templateBody,
-        templateType: template.templateType,
-        enabled: template.enabled,
-        description: template.description,
-        provisioningRoleArn: template.provisioningRoleArn,
-        preProvisioningHook: template.preProvisioningHook,
-        tags: template.tags.renderTags() as unknown,
-      });
-      const digest = createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
-      // Values known only at deploy time (a replaced role, say) take part as they resolve.
-      return Fn.join('|', [digest, template.provisioningRoleArn]);
-    },
-  });
 }

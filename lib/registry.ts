@@ -21,22 +21,23 @@ export class TemplateRegistry extends Construct {
 
   /**
    * Record that `owner` manages `templateName` in its stack's account and
-   * region. Throws if another construct manages it in the same deployment (one
-   * stack with its nested stacks), or in a stack of the same (known) account
-   * and region. When either stack is environment-agnostic, whether they deploy
+   * region. Returns an error, for the app's validation report, if another
+   * construct manages it in the same deployment (one stack with its nested
+   * stacks), or in a stack of the same (known) account and region; the second
+   * claim is then not recorded. When either stack is environment-agnostic, whether they deploy
    * to the same place is not known at synth: a warning says so, rather than
    * refusing dev and prod stacks of one app.
    */
-  public claim(owner: IConstruct, templateName: string): void {
+  public claim(owner: IConstruct, templateName: string): string | undefined {
     const stack = Stack.of(owner);
     const others = this.claims.get(templateName) ?? [];
     for (const other of others) {
       const sameAccount = same(stack.account, other.stack.account);
       const sameRegion = same(stack.region, other.stack.region);
       if (deployedWith(other.stack) === deployedWith(stack) || (sameAccount && sameRegion)) {
-        throw new Error(
+        return (
           `templateName ${JSON.stringify(templateName)} is already managed by ${other.path} in the same account and region; ` +
-            `two ProvisioningTemplateSettings on one template would overwrite each other. Manage each template from one construct (${owner.node.path}).`,
+          `two ProvisioningTemplateSettings on one template would overwrite each other. Manage each template from one construct (${owner.node.path}).`
         );
       }
       if (sameAccount !== false && sameRegion !== false) {
@@ -48,6 +49,7 @@ export class TemplateRegistry extends Construct {
       }
     }
     this.claims.set(templateName, [...others, { stack, path: owner.node.path }]);
+    return undefined;
   }
 }
 

@@ -20,6 +20,7 @@ const PUBLIC_TYPES = [
   'ProvisioningHookOptions',
   'ProvisioningTemplateSettings',
   'ProvisioningTemplateSettingsProps',
+  'SettingsHandler',
 ];
 
 const libSources = () =>

@@ -937,9 +937,27 @@ describe('validation at synth time', () => {
   test('the same template in two stacks of one environment is refused', () => {
     const app = new App();
     new ProvisioningTemplateSettings(new Stack(app, 'One', { env: ENV }), 'S', { templateName: 'fleet' });
+    new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: ENV }), 'S', { templateName: 'fleet' });
+    expect(() => app.synth()).toThrow(/\[Two\/S\] templateName "fleet" is already managed by One\/S/);
+  });
+
+  test("the same template twice is reported at synth in the app's one validation report, with the other problems, not thrown at construct time", () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test', { env: ENV });
+    new ProvisioningTemplateSettings(stack, 'First', { templateName: 'fleet' });
     expect(
-      () => new ProvisioningTemplateSettings(new Stack(app, 'Two', { env: ENV }), 'S', { templateName: 'fleet' }),
-    ).toThrow(/already managed by One\/S/);
+      () => new ProvisioningTemplateSettings(stack, 'Second', { templateName: 'fleet', defaultVersionId: 0 }),
+    ).not.toThrow();
+    new ProvisioningTemplateSettings(stack, 'Third', { templateName: 'bad name' });
+    let message = '';
+    try {
+      app.synth();
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toMatch(/\[Test\/Second\] templateName "fleet" is already managed by Test\/First/);
+    expect(message).toMatch(/\[Test\/Second\] defaultVersionId must be a positive whole number/);
+    expect(message).toMatch(/\[Test\/Third\] templateName must be 1-36 characters/);
   });
 
   test('the same template twice in one environment-agnostic stack is refused', () => {

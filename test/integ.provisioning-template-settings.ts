@@ -182,7 +182,7 @@ export function buildIntegTest(app: App): IntegTest {
         provisioningRoleArn: roleArn(createCheck, PROVISIONING_ROLE_NAME),
         preProvisioningHook: {
           targetArn: hookFunctionArn(createCheck),
-          payloadVersion: ProvisioningHook.DEFAULT_PAYLOAD_VERSION,
+          payloadVersion: '2020-04-01',
         },
       }),
     )
