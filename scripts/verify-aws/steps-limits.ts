@@ -1,0 +1,60 @@
+/**
+ * What the handler met of AWS IoT's rate limits over the run: its log lines
+ * (lambda/retry.ts logs each retry with the error's name; lambda/aws.ts each
+ * write). Reported, not judged: an account under load throttles more.
+ */
+import { DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { RunContext, Step, info } from './context';
+
+async function messages(ctx: RunContext, logGroupName: string, message: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ctx.clients.logs.send(
+      new FilterLogEventsCommand({ logGroupName, filterPattern: `{ $.message = "${message}" }`, nextToken }),
+    );
+    for (const e of page.events ?? []) {
+      try {
+        out.push(JSON.parse(e.message ?? '') as Record<string, unknown>);
+      } catch {
+        // A line that is not the handler's JSON: not counted.
+      }
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+export const limitsStep: Step = {
+  name: 'limits',
+  title: "read the handler's logs: its IoT writes, and every retry (throttling or otherwise)",
+  async run(ctx) {
+    const groups = await ctx.clients.logs.send(
+      new DescribeLogGroupsCommand({ logGroupNamePrefix: `${ctx.names.prefix}-` }),
+    );
+    const handlerGroups = (groups.logGroups ?? [])
+      .map((g) => g.logGroupName ?? '')
+      .filter((n) => n.includes('ProvisioningTemplateSettings'));
+    let writes = 0;
+    const retries: Record<string, number> = {};
+    for (const group of handlerGroups) {
+      writes += (await messages(ctx, group, 'UpdateProvisioningTemplate')).length;
+      for (const r of await messages(ctx, group, 'retrying')) {
+        const key = `${String(r.operation)}: ${String(r.error)}`;
+        retries[key] = (retries[key] ?? 0) + 1;
+      }
+    }
+    const throttled = Object.entries(retries)
+      .filter(([k]) => /Throttl|TooManyRequests/.test(k))
+      .reduce((n, [, v]) => n + v, 0);
+    const list = Object.entries(retries).map(([k, v]) => `${k} x${v}`);
+    return [
+      info(
+        'limits.logs',
+        `${handlerGroups.length} handler log group(s), ${writes} UpdateProvisioningTemplate call(s) logged`,
+      ),
+      info('limits.throttling', `${throttled} throttled attempt(s) retried`),
+      info('limits.retries', list.length ? `retries: ${list.join('; ')}` : 'no retries'),
+    ];
+  },
+};
