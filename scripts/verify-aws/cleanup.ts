@@ -104,10 +104,14 @@ export async function deletePolicy(c: Clients, policyName: string): Promise<void
 
 /** Deletes an IAM role with its inline and attached policies. */
 async function deleteRole(c: Clients, RoleName: string): Promise<void> {
-  const inline = await c.iam.send(new ListRolePoliciesCommand({ RoleName }));
+  const inline = await c.iam
+    .send(new ListRolePoliciesCommand({ RoleName }))
+    .catch((e: unknown) => (notFound(e) ? { PolicyNames: [] } : Promise.reject(e)));
   for (const PolicyName of inline.PolicyNames ?? [])
     await gone(() => c.iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
-  const attached = await c.iam.send(new ListAttachedRolePoliciesCommand({ RoleName }));
+  const attached = await c.iam
+    .send(new ListAttachedRolePoliciesCommand({ RoleName }))
+    .catch((e: unknown) => (notFound(e) ? { AttachedPolicies: [] } : Promise.reject(e)));
   for (const p of attached.AttachedPolicies ?? []) {
     await gone(() => c.iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn: p.PolicyArn })));
   }
@@ -173,9 +177,13 @@ export async function findByPrefix(c: Clients, prefix: string): Promise<Record<s
   };
 }
 
-/** Deletes everything that carries `prefix`, in an order that works; reports each deletion. */
+/**
+ * Deletes everything that carries `prefix`, in an order that works: things
+ * and policies (with their certificates), then the stacks; then what is
+ * still there once CloudFormation is done (retained log groups, resources a
+ * failed stack deletion kept). Reports each deletion.
+ */
 export async function sweep(c: Clients, prefix: string, wait: Waiting, report: (line: string) => void): Promise<void> {
-  const found = await findByPrefix(c, prefix);
   const deleters: Record<string, (name: string) => Promise<unknown>> = {
     things: (name) => deleteThing(c, name),
     policies: (name) => deletePolicy(c, name),
@@ -185,10 +193,16 @@ export async function sweep(c: Clients, prefix: string, wait: Waiting, report: (
     roles: (name) => deleteRole(c, name),
     logGroups: (name) => gone(() => c.logs.send(new DeleteLogGroupCommand({ logGroupName: name }))),
   };
-  for (const [kind, names] of Object.entries(found)) {
-    for (const name of names) {
-      await deleters[kind](name);
-      report(`deleted ${kind.replace(/s$/, '')} ${name}`);
+  for (const kinds of [
+    ['things', 'policies', 'stacks'],
+    ['templates', 'functions', 'roles', 'logGroups'],
+  ]) {
+    const found = await findByPrefix(c, prefix);
+    for (const kind of kinds) {
+      for (const name of found[kind]) {
+        await deleters[kind](name);
+        report(`deleted ${kind.replace(/s$/, '')} ${name}`);
+      }
     }
   }
 }

@@ -125,7 +125,7 @@ export const renameStep: Step = {
 
 export const updateStep: Step = {
   name: 'update',
-  title: 'update: change the description and drop the hook from the props',
+  title: 'change the description and drop the hook from the props',
   async run(ctx) {
     await deployOrThrow(ctx, 'Main', { main: 'update' });
     const t = await mainTemplate(ctx);
