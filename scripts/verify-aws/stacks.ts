@@ -53,7 +53,11 @@ export async function deleteStack(cfn: CloudFormationClient, stackName: string, 
   let status = await stackStatus(cfn, stackName);
   if (status === undefined) return `stack ${stackName}: not there`;
   if (status === 'UPDATE_IN_PROGRESS') {
-    await cfn.send(new CancelUpdateStackCommand({ StackName: stackName })).catch(() => undefined);
+    try {
+      await cfn.send(new CancelUpdateStackCommand({ StackName: stackName }));
+    } catch {
+      // Finished meanwhile: nothing to cancel.
+    }
   }
   if (status.endsWith('_IN_PROGRESS')) status = await settle(cfn, stackName, wait);
   if (status === undefined) return `stack ${stackName}: deleted`;
