@@ -15,6 +15,7 @@ import { LEDGER_DIR, Ledger, earlierLedgers } from './ledger';
 import { runNames } from './names';
 import type { Options } from './options';
 import { STEPS, planText } from './plan';
+import { printHandlerLog } from './steps-limits';
 import type { Waiting } from './stacks';
 
 export interface RunDeps {
@@ -122,6 +123,10 @@ export async function verify(_options: Options, deps: RunDeps): Promise<number> 
     }
   }
   if (stopped) print(`${stopped}; the remaining steps did not run.`);
+  if (checks.some((c) => c.status === 'FAIL')) {
+    print('> handler logs, for the report (the cleanup deletes them)');
+    await printHandlerLog(ctx).catch((e: unknown) => print(`    could not read them: ${(e as Error).message}`));
+  }
   print(`> cleanup: everything named ${names.prefix}*`);
   const left = await teardown(deps.clients, ledger.data, deps.wait, (line) => print(`    ${line}`)).catch(
     (e: unknown) => [`cleanup: ${(e as Error).message}`],

@@ -25,16 +25,31 @@ async function messages(ctx: RunContext, logGroupName: string, message: string):
   return out;
 }
 
+/** The log groups of the construct's handler in the run's stacks (retained by the construct, swept by the cleanup). */
+async function handlerLogGroups(ctx: RunContext): Promise<string[]> {
+  const groups = await ctx.clients.logs.send(
+    new DescribeLogGroupsCommand({ logGroupNamePrefix: `${ctx.names.prefix}-` }),
+  );
+  return (groups.logGroups ?? [])
+    .map((g) => g.logGroupName ?? '')
+    .filter((n) => n.includes('ProvisioningTemplateSettings'));
+}
+
+/** The handler's last log lines, printed after a failed check so that a report carries them (the cleanup deletes them). */
+export async function printHandlerLog(ctx: RunContext, lines = 40): Promise<void> {
+  for (const group of await handlerLogGroups(ctx)) {
+    const out = await ctx.clients.logs.send(new FilterLogEventsCommand({ logGroupName: group }));
+    const messages = (out.events ?? []).map((e) => (e.message ?? '').trim()).slice(-lines);
+    ctx.print(`handler log ${group} (last ${messages.length} lines):`);
+    for (const m of messages) ctx.print(`  ${m}`);
+  }
+}
+
 export const limitsStep: Step = {
   name: 'limits',
   title: "read the handler's logs: its IoT writes, and every retry (throttling or otherwise)",
   async run(ctx) {
-    const groups = await ctx.clients.logs.send(
-      new DescribeLogGroupsCommand({ logGroupNamePrefix: `${ctx.names.prefix}-` }),
-    );
-    const handlerGroups = (groups.logGroups ?? [])
-      .map((g) => g.logGroupName ?? '')
-      .filter((n) => n.includes('ProvisioningTemplateSettings'));
+    const handlerGroups = await handlerLogGroups(ctx);
     let writes = 0;
     const retries: Record<string, number> = {};
     for (const group of handlerGroups) {

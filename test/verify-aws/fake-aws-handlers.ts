@@ -141,7 +141,7 @@ export function installHandlers(
       const serial = filterPattern.replace(/"/g, '');
       return { events: w.hookLog.filter((l) => l.includes(serial)).map((message) => ({ message })) };
     }
-    return filterPattern.includes('retrying')
+    return (filterPattern ?? '').includes('retrying')
       ? {
           events: [
             {

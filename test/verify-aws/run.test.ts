@@ -87,6 +87,7 @@ describe('verify:aws against a mocked AWS', () => {
       expect([id, statusOf(lines, id)]).toEqual([id, 'PASS']);
     expect(lines).toContainEqual(expect.stringMatching(/^INFO limits\.throttling +2 throttled attempt\(s\) retried$/));
     expect(code).toBe(0);
+    expect(lines).not.toContain('> handler logs, for the report (the cleanup deletes them)');
     expect(world.leftovers()).toEqual([]);
     expect(lines.at(-1)).toBe(`verify:aws ${PREFIX}: 24 checks passed, 0 failed, 3 reported`);
   });
@@ -114,6 +115,13 @@ describe('verify:aws against a mocked AWS', () => {
     };
     const { code, lines } = await runAgainst(world);
     expect(statusOf(lines, 'cfn-update.tags')).toBe('FAIL');
+    // The handler's log is printed for the report before the cleanup deletes it.
+    const logAt = lines.indexOf('> handler logs, for the report (the cleanup deletes them)');
+    expect(logAt).toBeGreaterThan(lines.findIndex((l) => l.startsWith('INFO limits.retries')));
+    expect(lines[logAt + 1]).toMatch(
+      /^ {4}handler log ptsverify-0badc0de-main-IoTProvisioningTemplateSettings\S+ \(last \d+ lines\):$/,
+    );
+    expect(logAt).toBeLessThan(lines.findIndex((l) => l.startsWith('> cleanup')));
     expect(statusOf(lines, 'cleanup.nothing-left')).toBe('PASS');
     expect(code).toBe(1);
     expect(world.leftovers()).toEqual([]);
