@@ -39,7 +39,7 @@ export function deployArgs(stackId: string, props: VerifyAppProps, outdir: strin
     'deploy',
     stackId,
     '--app',
-    `${tsx} ${path.join(ROOT, 'scripts', 'verify-aws', 'app.ts')}`,
+    `"${tsx}" "${path.join(ROOT, 'scripts', 'verify-aws', 'app.ts')}"`,
     ...Object.entries(context).flatMap(([key, value]) => (value === undefined ? [] : ['--context', `${key}=${value}`])),
     '--output',
     outdir,

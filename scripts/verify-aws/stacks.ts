@@ -88,13 +88,22 @@ export async function stackEvents(cfn: CloudFormationClient, stackName: string):
   return events.reverse();
 }
 
+/** The ids of the stack's events so far (none when there is no stack yet). */
+export async function seenEvents(cfn: CloudFormationClient, stackName: string): Promise<Set<string>> {
+  if ((await stackStatus(cfn, stackName)) === undefined) return new Set();
+  return new Set((await stackEvents(cfn, stackName)).map((e) => e.EventId ?? ''));
+}
+
 /**
- * Whether the events since `since` show the settings written (the custom
- * resource's `*_COMPLETE`) before the resource made to fail failed; the
- * reason of that failure.
+ * Whether the events not `seen` before the deployment show the settings
+ * written (the custom resource's `*_COMPLETE`) before the resource made to
+ * fail failed; the reason of that failure.
  */
-export function failedAfterSettings(events: StackEvent[], since: Date): { settingsFirst: boolean; reason: string } {
-  const recent = events.filter((e) => (e.Timestamp?.getTime() ?? 0) >= since.getTime());
+export function failedAfterSettings(
+  events: StackEvent[],
+  seen: Set<string>,
+): { settingsFirst: boolean; reason: string } {
+  const recent = events.filter((e) => !seen.has(e.EventId ?? ''));
   const written = recent.findIndex(
     (e) =>
       e.ResourceType === 'Custom::IoTProvisioningTemplateSettings' &&

@@ -5,7 +5,7 @@
  */
 import { CreateProvisioningTemplateVersionCommand } from '@aws-sdk/client-iot';
 import { RunContext, Step, arns, check, deployOrThrow, deployPhase } from './context';
-import { deleteStack, failedAfterSettings, stackEvents, stackStatus } from './stacks';
+import { deleteStack, failedAfterSettings, seenEvents, stackEvents, stackStatus } from './stacks';
 import { OWNER_TAG, describe, differences, ownershipTags, readTemplate } from './template-state';
 import { templateBody } from './app';
 
@@ -18,10 +18,10 @@ async function deployToFail(
   expectedStatus: string,
 ) {
   const stackName = stackId === 'Main' ? ctx.names.mainStack : ctx.names.extStack;
-  const since = new Date(Date.now() - 5_000);
+  const seen = await seenEvents(ctx.clients.cfn, stackName);
   const result = await deployPhase(ctx, stackId, phase);
   const status = await stackStatus(ctx.clients.cfn, stackName);
-  const { settingsFirst, reason } = failedAfterSettings(await stackEvents(ctx.clients.cfn, stackName), since);
+  const { settingsFirst, reason } = failedAfterSettings(await stackEvents(ctx.clients.cfn, stackName), seen);
   return check(
     id,
     !result.ok && settingsFirst && status === expectedStatus,

@@ -134,7 +134,7 @@ export const updateStep: Step = {
       check('update.setting', t.description === DESCRIPTIONS.updated, `description ${JSON.stringify(t.description)}`),
       check(
         'update.hook',
-        t.hook === undefined && t.tags[HOOK_TAG] === '',
+        t.hook === undefined && (t.tags[HOOK_TAG] ?? '') === '',
         `hook ${t.hook ?? 'none'}, hook tag ${JSON.stringify(t.tags[HOOK_TAG])}`,
       ),
       permissionCheck(ctx, 'update.permission', grants, false),

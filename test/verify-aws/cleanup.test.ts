@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as cfn from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { deleteStack } from '../../scripts/verify-aws/stacks';
+import { deleteStack, failedAfterSettings } from '../../scripts/verify-aws/stacks';
 import { cleanup } from '../../scripts/verify-aws/run';
 import { Ledger } from '../../scripts/verify-aws/ledger';
 import { FakeAws } from './fake-aws';
@@ -136,5 +136,31 @@ describe('--cleanup', () => {
       restore();
     }
     expect(world.leftovers().length).toBeGreaterThan(0);
+  });
+});
+
+describe('failedAfterSettings', () => {
+  const event = (EventId: string, ResourceType: string, ResourceStatus: string, ResourceStatusReason?: string) =>
+    ({ EventId, ResourceType, ResourceStatus, ResourceStatusReason }) as cfn.StackEvent;
+  const SETTINGS = 'Custom::IoTProvisioningTemplateSettings';
+  const FAIL = 'Custom::VerifyAwsMadeToFail';
+
+  test('the settings written, then the resource made to fail failed: in this deployment only', () => {
+    const earlier = [event('1', SETTINGS, 'UPDATE_COMPLETE')];
+    const now = [event('2', FAIL, 'CREATE_FAILED', 'made to fail'), event('3', SETTINGS, 'UPDATE_COMPLETE')];
+    expect(failedAfterSettings([...earlier, ...now], new Set(['1']))).toEqual({
+      settingsFirst: false,
+      reason: 'made to fail',
+    });
+    expect(failedAfterSettings([...earlier, ...now.reverse()], new Set(['1']))).toEqual({
+      settingsFirst: true,
+      reason: 'made to fail',
+    });
+  });
+
+  test("an earlier deployment's settings do not count", () => {
+    const events = [event('1', SETTINGS, 'CREATE_COMPLETE'), event('2', FAIL, 'CREATE_FAILED', 'x')];
+    expect(failedAfterSettings(events, new Set(['1'])).settingsFirst).toBe(false);
+    expect(failedAfterSettings([event('1', SETTINGS, 'CREATE_COMPLETE')], new Set()).reason).toMatch(/did not fail/);
   });
 });

@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ListProvisioningTemplatesCommand } from '@aws-sdk/client-iot';
+import { deployArgs } from '../../scripts/verify-aws/cdk';
 import { makeClients } from '../../scripts/verify-aws/clients';
 import { newRunPrefix, runNames } from '../../scripts/verify-aws/names';
 import { CONFIRM_FLAG, parseOptions, refusedEnvironment } from '../../scripts/verify-aws/options';
@@ -151,4 +152,33 @@ describe('endpoints', () => {
     const target = await resolveTarget(makeClients('eu-west-1'));
     expect('error' in target && target.error).toMatch(/Could not resolve your AWS account/);
   });
+});
+
+test('cdk deploy: one stack only, the phase as context, no approval prompt, the app run with tsx', () => {
+  const args = deployArgs(
+    'Main',
+    {
+      prefix: 'ptsverify-0123abcd',
+      account: '111122223333',
+      region: 'eu-west-1',
+      main: 'failed-update',
+      ext: 'create',
+      versionId: 3,
+    },
+    '/tmp/out',
+  );
+  expect(args.slice(0, 2)).toEqual(['deploy', 'Main']);
+  expect(args[args.indexOf('--app') + 1]).toMatch(/^"\S*node_modules\/.bin\/tsx" "\S*scripts\/verify-aws\/app\.ts"$/);
+  const context = args.flatMap((a, i) => (args[i - 1] === '--context' ? [a] : []));
+  expect(context).toEqual([
+    'verify:prefix=ptsverify-0123abcd',
+    'verify:account=111122223333',
+    'verify:region=eu-west-1',
+    'verify:main=failed-update',
+    'verify:ext=create',
+    'verify:version=3',
+  ]);
+  expect(args).toEqual(
+    expect.arrayContaining(['--exclusively', '--require-approval', 'never', '--output', '/tmp/out']),
+  );
 });

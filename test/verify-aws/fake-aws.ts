@@ -94,6 +94,7 @@ export class FakeAws {
   private event(stack: string, type: string, status: string, reason?: string): void {
     const list = this.events.get(stack) ?? [];
     list.unshift({
+      EventId: `e${list.length + 1}`,
       ResourceType: type,
       ResourceStatus: status,
       ResourceStatusReason: reason,
