@@ -6,19 +6,41 @@
 import { DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { RunContext, Step, info } from './context';
 
+/**
+ * The handler's own JSON line (`{"message": ..., ...}`, lambda/context.ts) in
+ * a log event, however Lambda wrapped it: with the JSON log format, inside
+ * the `message` of Lambda's record (as a string or as an object); with the
+ * text format, after the timestamp, request id and level.
+ */
+export function handlerLine(raw: string): Record<string, unknown> | undefined {
+  const parse = (text: string): Record<string, unknown> | undefined => {
+    const at = text.indexOf('{');
+    if (at < 0) return undefined;
+    try {
+      const value: unknown = JSON.parse(text.slice(at));
+      return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const outer = parse(raw);
+  const inner = outer?.message;
+  if (typeof inner === 'string' && inner.trim().startsWith('{')) return parse(inner);
+  if (typeof inner === 'object' && inner !== null) return inner as Record<string, unknown>;
+  return outer;
+}
+
+/** The handler's lines whose `message` is `message`. */
 async function messages(ctx: RunContext, logGroupName: string, message: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   let nextToken: string | undefined;
   do {
     const page = await ctx.clients.logs.send(
-      new FilterLogEventsCommand({ logGroupName, filterPattern: `{ $.message = "${message}" }`, nextToken }),
+      new FilterLogEventsCommand({ logGroupName, filterPattern: `"${message}"`, nextToken }),
     );
     for (const e of page.events ?? []) {
-      try {
-        out.push(JSON.parse(e.message ?? '') as Record<string, unknown>);
-      } catch {
-        // A line that is not the handler's JSON: not counted.
-      }
+      const line = handlerLine(e.message ?? '');
+      if (line?.message === message) out.push(line);
     }
     nextToken = page.nextToken;
   } while (nextToken);

@@ -11,6 +11,7 @@ import {
   provisionTopic,
   registerDevice,
 } from '../../scripts/verify-aws/device';
+import { handlerLine } from '../../scripts/verify-aws/steps-limits';
 
 type Reply = (
   topic: string,
@@ -130,4 +131,27 @@ test("the claim policy allows connecting as the run's devices and the two provis
       ],
     },
   ]);
+});
+
+test.each([
+  [
+    'Lambda JSON format, message a string',
+    JSON.stringify({ level: 'INFO', message: JSON.stringify({ message: 'retrying', attempt: 1 }) }),
+  ],
+  [
+    'Lambda JSON format, message an object',
+    JSON.stringify({ level: 'INFO', message: { message: 'retrying', attempt: 1 } }),
+  ],
+  ['text format', `2026-12-04T00:00:00.000Z\treq\tINFO\t${JSON.stringify({ message: 'retrying', attempt: 1 })}`],
+  ['the line alone', JSON.stringify({ message: 'retrying', attempt: 1 })],
+])("the handler's log line is read from %s", (_format, raw) => {
+  expect(handlerLine(raw)).toEqual({ message: 'retrying', attempt: 1 });
+});
+
+test("a log event that is not the handler's JSON is skipped", () => {
+  expect(handlerLine('START RequestId: abc Version: $LATEST')).toBeUndefined();
+  expect(handlerLine(JSON.stringify({ level: 'INFO', message: 'plain text' }))).toEqual({
+    level: 'INFO',
+    message: 'plain text',
+  });
 });

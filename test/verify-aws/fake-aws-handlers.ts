@@ -141,19 +141,21 @@ export function installHandlers(
       const serial = filterPattern.replace(/"/g, '');
       return { events: w.hookLog.filter((l) => l.includes(serial)).map((message) => ({ message })) };
     }
-    return (filterPattern ?? '').includes('retrying')
-      ? {
-          events: [
-            {
-              message: JSON.stringify({
-                message: 'retrying',
-                operation: 'UpdateProvisioningTemplate',
-                error: 'ThrottlingException',
-              }),
-            },
-          ],
-        }
-      : { events: [{ message: JSON.stringify({ message: 'UpdateProvisioningTemplate' }) }] };
+    // The handler's lines as Lambda's JSON log format wraps them (a string in `message`).
+    const lambdaJson = (line: object) => ({
+      message: JSON.stringify({
+        timestamp: '2026-12-04T00:00:00Z',
+        level: 'INFO',
+        requestId: 'r',
+        message: JSON.stringify(line),
+      }),
+    });
+    const lines = [
+      lambdaJson({ message: 'UpdateProvisioningTemplate', templateName: 't' }),
+      lambdaJson({ message: 'retrying', operation: 'UpdateProvisioningTemplate', error: 'ThrottlingException' }),
+    ];
+    const term = (filterPattern ?? '').replace(/"/g, '');
+    return { events: lines.filter((e) => e.message.includes(term)) };
   });
   on(logsMock, logs.DescribeLogGroupsCommand, ({ logGroupNamePrefix }) => ({
     logGroups: [...w.logGroups]
