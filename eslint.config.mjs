@@ -37,7 +37,6 @@ export default defineConfig(
       'assets/',
       'lib/**/*.js',
       '**/*.d.ts',
-      'test/**/*.snapshot/',
       '.jsii',
     ],
   },
