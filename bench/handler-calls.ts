@@ -1,5 +1,5 @@
 /**
- * `npm run bench:calls` (issue 13, "Cost stays visible"): what the BUNDLED
+ * `npm run bench:calls` (issues 13 and 16, "Cost stays visible"): what the BUNDLED
  * handler (assets/handler/index.js) costs in API calls, against the local
  * fakes of the test harness over real HTTP on 127.0.0.1 (no AWS).
  *
@@ -170,6 +170,35 @@ async function main(): Promise<void> {
       throw new Error('the rollback Delete did not restore the template');
     }
 
+    // An Update that starts managing the hook (it records first), and its rollback (which restores it).
+    seed('Adds');
+    const pa = props('Adds', { PreProvisioningHook: undefined });
+    const pb = props('Adds');
+    cfnApi.stackStatus = 'UPDATE_IN_PROGRESS';
+    await counted(handler, inStack(createEvent(pa, url, 'SettingsA')));
+    rows.push([
+      'Update that starts managing a setting (the hook): a record first',
+      await counted(handler, inStack(updateEvent('Adds', pb, pa, url, 'SettingsA'))),
+    ]);
+    cfnApi.stackStatus = 'UPDATE_ROLLBACK_IN_PROGRESS';
+    rows.push([
+      'Update in UPDATE_ROLLBACK_IN_PROGRESS back from it: the hook the template had, from the record',
+      await counted(handler, inStack(updateEvent('Adds', pa, pb, url, 'SettingsA'))),
+    ]);
+
+    // A nested stack deleted by its root's rollback: one more CloudFormation call, the root's status.
+    const nested = STACK_ID.replace('FleetStack/1111', 'FleetStack-Devices-N1/3333');
+    seed('Nested');
+    const pn = props('Nested');
+    cfnApi.stackStatus = 'UPDATE_IN_PROGRESS';
+    await counted(handler, { ...createEvent(pn, url, 'SettingsN'), StackId: nested });
+    cfnApi.stacks.set(nested, { status: 'DELETE_IN_PROGRESS', rootId: STACK_ID });
+    cfnApi.stacks.set(STACK_ID, { status: 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS' });
+    rows.push([
+      "Delete in a nested stack that its root's rollback deletes (restore)",
+      await counted(handler, { ...deleteEvent('Nested', pn, url, 'SettingsN'), StackId: nested }),
+    ]);
+
     // --- 2. 250 templates at once ------------------------------------------
     iot.reset();
     cfn.reset();
@@ -217,7 +246,7 @@ async function main(): Promise<void> {
         .map(([op, n]) => `${op} ${n}`)
         .join(', ') || '—';
     const sum = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
-    print('# Handler calls per event, and 250 templates at once (issue 13)');
+    print('# Handler calls per event, and 250 templates at once (issues 13 and 16)');
     print();
     print(
       '- command: `npm run bench:calls`: the bundled handler over HTTP against the local fakes on 127.0.0.1, ' +

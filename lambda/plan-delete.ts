@@ -62,7 +62,7 @@ export function planDelete(f: Facts): Plan | Need {
   if (own.pendingRole) {
     // A rollback put back everything but the role: keep the record for whoever puts the role back.
     return {
-      why: 'the earlier role was never put back; the record stays',
+      why: 'earlier role never put back; record kept',
       details: { role: own.pendingRole },
       steps: hookOff,
     };

@@ -46,7 +46,7 @@ export async function onEvent(ctx: Ctx, event: CloudFormationCustomResourceEvent
   const name = facts.event.props.TemplateName;
   log(plan.why, { templateName: name, owner: facts.tags?.[OWNER_TAG] ?? null, ...plan.details });
   if (plan.check) {
-    await reserving(ctx, ctx.config.checkReserveMs, (inner) => carryOut(inner, plan, facts));
+    await carryOut(ctx, plan, facts, ctx.config.checkReserveMs);
     let verdict: Verdict;
     try {
       // Half the reserve for the question, the rest for a possible undo.
@@ -110,18 +110,19 @@ function templateArn(facts: Facts): string {
  * may have and the plan asks for it; the error says whether anything may have
  * changed, which decides a failed Create's physical id (lambda/index.ts).
  */
-export async function carryOut(ctx: Ctx, plan: Plan, facts: Facts): Promise<void> {
+export async function carryOut(ctx: Ctx, plan: Plan, facts: Facts, reserveMs = 0): Promise<void> {
   const name = facts.event.props.TemplateName;
   let tagged = false;
   let wrote = false;
-  const run = async (step: Step) => {
-    if (!('write' in step)) return retag(ctx, templateArn(facts), name, step.set, step.remove, () => (tagged = true));
-    await updateTemplate(ctx, step.write, step.write.provisioningRoleArn ?? facts.template?.provisioningRoleArn);
+  const run = async (c: Ctx, step: Step) => {
+    if (!('write' in step)) return retag(c, templateArn(facts), name, step.set, step.remove, () => (tagged = true));
+    await updateTemplate(c, step.write, step.write.provisioningRoleArn ?? facts.template?.provisioningRoleArn);
     wrote = true;
   };
   for (const step of plan.steps) {
     try {
-      await run(step);
+      // The steps end `reserveMs` early: what follows (the question, or putting back) keeps that time.
+      await reserving(ctx, reserveMs, (inner) => run(inner, step));
     } catch (e) {
       const landed = !(e instanceof SettingsError && e.changedNothing);
       if ('write' in step) wrote ||= landed;
@@ -131,7 +132,7 @@ export async function carryOut(ctx: Ctx, plan: Plan, facts: Facts): Promise<void
       let putBack = back !== undefined;
       for (const s of back ?? []) {
         if (putBack) {
-          await run(s).catch((r) => {
+          await run(ctx, s).catch((r) => {
             putBack = false;
             log('could not put back', { error: errorMessage(r) });
           });

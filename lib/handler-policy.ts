@@ -58,7 +58,7 @@ export const TAG_ACTIONS = ['iot:TagResource', 'iot:UntagResource'];
 /**
  * The tag keys the handler may set and remove: its own namespace, which holds
  * its owner tag and its record tags (OWNER_TAG and RECORD_TAG in
- * lambda/ownership.ts; test/handler-policy.test.ts checks that they match).
+ * lambda/record.ts; test/handler-policy.test.ts checks that they match).
  */
 export const OWN_TAG_KEYS = 'iot-provisioning-template-settings:*';
 
@@ -69,6 +69,11 @@ export interface PolicyParts {
   readonly roleArns: string[];
   /** The handler's own stack. */
   readonly stackArn: string;
+  /**
+   * For a nested stack, its root stack (a name pattern): a Delete in a nested
+   * stack being deleted asks whether the root is rolling back.
+   */
+  readonly rootStackArn?: string;
 }
 
 /** The handler's whole permission set. Used both to render the policy and to measure it. */
@@ -87,7 +92,7 @@ export function policyDocument(parts: PolicyParts) {
       Resource: parts.templateArns,
     },
     // The handler keeps its ownership record on the template, as tags
-    // (lambda/ownership.ts), and may set or remove only tags of its own. A
+    // (lambda/record.ts), and may set or remove only tags of its own. A
     // Deny rather than a conditioned Allow: it names no template, so the
     // template ARNs are listed once (their number is what the policy's size
     // limit counts), and no other Allow on the role can lift it.
@@ -109,14 +114,24 @@ export function policyDocument(parts: PolicyParts) {
     });
   }
   // After a write, the handler asks CloudFormation whether the stack still
-  // wants it (a rollback may have started): lambda/index.ts,
-  // Invocation#confirmStillCurrent. Its own stack only.
+  // wants it (a rollback may have started), and a Delete asks whether the
+  // stack is rolling back (lambda/check.ts, lambda/plan.ts). Its own stack only,
+  // and for a nested stack the root's status (the estimate below leaves that
+  // statement out: the budget is half IAM's limit).
   statements.push({
     Sid: 'ReadOwnStack',
     Effect: 'Allow',
     Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'],
     Resource: parts.stackArn,
   });
+  if (parts.rootStackArn) {
+    statements.push({
+      Sid: 'ReadRootStack',
+      Effect: 'Allow',
+      Action: 'cloudformation:DescribeStacks',
+      Resource: parts.rootStackArn,
+    });
+  }
   return { Version: '2012-10-17', Statement: statements };
 }
 

@@ -255,7 +255,23 @@ export class SettingsProvider extends Construct {
       templateArns: patterns.map((p) => this.templateArn(p)),
       roleArns: this.roleArns(),
       stackArn: Stack.of(this).stackId,
+      rootStackArn: this.rootStackArn(),
     });
+  }
+
+  /** For a nested stack, its root stack's ARN, by name (any stack id). */
+  private rootStackArn(): string | undefined {
+    const stack = Stack.of(this);
+    let root = stack;
+    while (root.nestedStackParent) root = root.nestedStackParent;
+    return root === stack
+      ? undefined
+      : stack.formatArn({
+          service: 'cloudformation',
+          resource: 'stack',
+          resourceName: `${root.stackName}/*`,
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        });
   }
 
   private warnIfWidened(): string[] {

@@ -30,7 +30,7 @@ export interface Timing {
   /** Kept free before the Lambda timeout to send the answer to CloudFormation. */
   readonly responseReserveMs: number;
   /**
-   * Kept free after a write that CloudFormation is asked about (lambda/rollback.ts):
+   * Kept free after a write that CloudFormation is asked about (lambda/check.ts):
    * half for the question, half for a possible undo.
    */
   readonly checkReserveMs: number;

@@ -4,7 +4,9 @@
  * its digest. What the synthesized stacks hold is test/iam.test.ts,
  * test/construct.test.ts and test/scale.test.ts.
  */
-import { Lazy, Token } from 'aws-cdk-lib';
+import { App, Lazy, NestedStack, Stack, Token } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ProvisioningTemplateSettings } from '../lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import {
   INLINE_POLICY_LIMIT,
@@ -310,5 +312,25 @@ describe('policyDigest', () => {
     const reordered = policyDocument({ ...PARTS, templateArns: [...PARTS.templateArns].reverse() });
     expect(policyDigest(reordered)).not.toBe(digest);
     expect(policyDigest(policyDocument({ ...PARTS, roleArns: [] }))).not.toBe(digest);
+  });
+});
+
+describe("a nested stack's handler may read its root stack's status", () => {
+  const policyOf = (stack: Stack) => {
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    return JSON.stringify(Object.values(policies)[0].Properties.PolicyDocument);
+  };
+
+  test('DescribeStacks on the root stack, by name, in the nested stack only', () => {
+    const app = new App();
+    const root = new Stack(app, 'Fleet', { env: { account: '111122223333', region: 'eu-west-1' } });
+    new ProvisioningTemplateSettings(root, 'Settings', { templateName: 'top', enabled: true });
+    const nested = new NestedStack(new NestedStack(root, 'Devices'), 'Sensors');
+    new ProvisioningTemplateSettings(nested, 'Settings', { templateName: 'deep', enabled: true });
+
+    expect(policyOf(nested)).toContain(
+      '{"Sid":"ReadRootStack","Effect":"Allow","Action":"cloudformation:DescribeStacks","Resource":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":cloudformation:eu-west-1:111122223333:stack/Fleet/*"]]}}',
+    );
+    expect(policyOf(root)).not.toContain('ReadRootStack');
   });
 });

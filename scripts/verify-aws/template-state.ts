@@ -9,7 +9,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-iot';
 
-/** The construct's ownership tags (lambda/ownership.ts). */
+/** The construct's ownership tags (lambda/record.ts). */
 export const OWNER_TAG = 'iot-provisioning-template-settings:owner';
 export const HOOK_TAG = 'iot-provisioning-template-settings:hook';
 export const RECORD_TAG = 'iot-provisioning-template-settings:before';
