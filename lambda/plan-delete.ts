@@ -40,7 +40,7 @@ export function planDelete(f: Facts): Plan | Need {
   // A former owner, gone now: the owner's record no longer names it as the one to hand the template back to.
   const signOff: Step[] =
     !owner && own.record?.owner === me
-      ? [claimRecord(f.tags, { ...own.record, owner: undefined, ownerHook: undefined })]
+      ? [replaceRecord(f.tags, { ...own.record, owner: undefined, ownerHook: undefined })]
       : [];
   if (!owner && (own.owner || !ours) && (!ours || own.hook === ours)) {
     return { why: 'owned by another resource now; left alone', details: { owner: own.owner }, steps: signOff };
@@ -82,7 +82,7 @@ export function planDelete(f: Facts): Plan | Need {
 }
 
 /** The tag step that replaces the record on the template with `record`. */
-function claimRecord(tags: Tags, record: TemplateRecord): Step {
+function replaceRecord(tags: Tags, record: TemplateRecord): Step {
   const set = recordTags(record);
   return { set, remove: recordKeys(tags).filter((key) => set[key] === undefined) };
 }

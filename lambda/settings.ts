@@ -129,18 +129,18 @@ export async function carryOut(ctx: Ctx, plan: Plan, facts: Facts, reserveMs = 0
       else tagged ||= landed;
       const settingsChanged = wrote;
       const back = wrote ? (plan.revertOnFailure ? plan.revert : []) : plan.revert?.filter((s) => !('write' in s));
-      let putBack = back !== undefined;
+      let reverted = back !== undefined;
       for (const s of back ?? []) {
-        if (putBack) {
+        if (reverted) {
           await run(ctx, s).catch((r) => {
-            putBack = false;
+            reverted = false;
             log('could not put back', { error: errorMessage(r) });
           });
         }
       }
       const hint = 'hint' in step ? (step.hint ?? '') : '';
       const reason = `${plan.context ? `${plan.context}: ` : ''}${reasonFor(e, name)}${hint}`;
-      throw new SettingsError(reason, !settingsChanged && (!tagged || putBack));
+      throw new SettingsError(reason, !settingsChanged && (!tagged || reverted));
     }
   }
   if (plan.fail) throw new SettingsError(plan.fail, !wrote && !tagged);
