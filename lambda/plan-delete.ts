@@ -43,14 +43,14 @@ export function planDelete(f: Facts): Plan | Need {
       ? [replaceRecord(f.tags, { ...own.record, owner: undefined, ownerHook: undefined })]
       : [];
   if (!owner && (own.owner || !ours) && (!ours || own.hook === ours)) {
-    return { why: 'owned by another resource now; left alone', details: { owner: own.owner }, steps: signOff };
+    return { why: 'owned by another resource now; left alone', steps: signOff };
   }
   if (f.template === undefined) return need('template');
   if (f.template === null) return gone;
   const hookOff = hookOffStep(f);
   if (!owner) {
     const what = hookOff.length > 0 ? 'our hook off' : 'a hook that this resource did not set; left alone';
-    const details = { owner: own.owner, ownerHook: own.hook, hook: f.template.preProvisioningHook?.targetArn };
+    const details = { hook: f.template.preProvisioningHook?.targetArn };
     return { why: `not the owner: ${what}`, details, steps: [...hookOff, ...signOff] };
   }
   const record = own.record?.props === propsDigest(props) ? own.record : undefined;
@@ -67,16 +67,17 @@ export function planDelete(f: Facts): Plan | Need {
       steps: hookOff,
     };
   }
-  const previous = own.record?.owner ? own.record : undefined;
-  if (previous) {
-    // The resource this one took the template over from is still there (its Delete would have signed off).
-    const hookField = fieldsOf(props).filter((field) => field === 'preProvisioningHook');
-    const [write] = restoreWrites(previous, hookField, desiredWrite(props), {
+  const to = own.record?.owner;
+  if (to && to !== me) {
+    // The resource this one took the template from is still there (its Delete would have signed off):
+    // the template goes back to it, with the hook it manages.
+    const hook = own.record?.ownerHook;
+    const write = {
       templateName: props.TemplateName,
       enabled: f.template.enabled,
-    });
-    const steps: Step[] = [...(hookField.length > 0 ? [{ write }] : []), release(f.tags, previous)];
-    return { why: 'handed back', details: { to: previous.owner }, steps };
+      ...(hook ? { preProvisioningHook: { targetArn: hook } } : { removePreProvisioningHook: true }),
+    };
+    return { why: 'handed back', details: { to }, steps: [...(ours ? [{ write }] : []), release(f.tags, own.record)] };
   }
   return { why: 'our hook and tags off', steps: [...hookOff, release(f.tags, undefined)] };
 }

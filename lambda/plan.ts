@@ -2,7 +2,7 @@
  * What an event does to the template, decided by pure functions: each takes
  * the facts read so far and returns either the next fact it needs or a plan
  * (the writes and tag changes, in order, and why). lambda/settings.ts reads
- * the facts and carries the plan out; test/plan.test.ts checks the decisions
+ * the facts and carries the plan out; test/plan-apply.test.ts and test/plan-delete.test.ts check the decisions
  * as tables, test/histories.test.ts over random deployment histories.
  *
  * This file: the shared types, and Create and Update (`planApply`).
@@ -137,15 +137,12 @@ function claim(
 }
 
 /** The record an event takes: an earlier delivery's (it already wrote), or what the template has now. */
-function recordFor(f: Facts, own: Ownership, takeover: boolean): TemplateRecord {
+function recordFor(f: Facts, own: Ownership): TemplateRecord {
   const mine = own.owner === f.event.me;
   if (mine && own.record?.request === f.event.requestId) return own.record;
-  // A takeover names the owner it took the template from; a later record of the same owner keeps that name.
-  const previous = !takeover
-    ? { owner: own.record?.owner, ownerHook: own.record?.ownerHook }
-    : mine
-      ? {}
-      : { owner: own.owner, ownerHook: own.hook };
+  // The owner it takes the template from: another resource, or for its own owner the one its record names.
+  const from = mine ? own.record : own.owner ? { owner: own.owner, ownerHook: own.hook } : {};
+  const previous = { owner: from?.owner, ownerHook: from?.ownerHook };
   return takeRecord(f.template!, { request: f.event.requestId, props: f.event.props, ...previous });
 }
 
@@ -187,11 +184,11 @@ export function planApply(f: Facts): Plan | Need {
   const same = old?.TemplateName === name ? old : undefined;
   if (f.template === undefined) return need('template');
   if (f.template === null) {
-    const phase = same ? stackPhase(f) : 'forward';
+    const phase = kind === 'Update' ? stackPhase(f) : 'forward';
     if (isNeed(phase)) return phase;
     return phase === 'rollback'
       ? done('template gone; nothing to roll back')
-      : refuse(`Provisioning template "${name}" does not exist. Create it first, then deploy again.`);
+      : refuse(`Provisioning template "${name}" does not exist. Create it first.`);
   }
   if (desired.preProvisioningHook && f.template.type !== 'FLEET_PROVISIONING') {
     return refuse(
@@ -204,14 +201,21 @@ export function planApply(f: Facts): Plan | Need {
   if (same) return planUpdate(f, tags, own, same);
   if (Object.keys(desired).length === 1) return done('nothing to write');
   // A Create, or an Update that renames the template, takes it over.
-  const record = recordFor(f, own, true);
+  const record = recordFor(f, own);
   const write = { ...desired, enabled: desired.enabled ?? f.template.enabled };
   const tagStep = claim(f, tags, desired.preProvisioningHook?.targetArn, record);
   const base = { templateName: name, enabled: f.template.enabled };
-  const revert = [
-    ...writeSteps(restoreWrites(record, fieldsOf(props), write, base)),
-    release({ ...tags, ...tagStep?.set }, record),
-  ];
+  // The tags exactly as they were (the previous owner's record included); for a redelivery, whose
+  // tags were already ours, handed back to the previous owner.
+  const back = tagStep
+    ? {
+        set: Object.fromEntries(
+          Object.entries(tags).filter(([key]) => key in tagStep.set || tagStep.remove.includes(key)),
+        ),
+        remove: Object.keys(tagStep.set).filter((key) => !(key in tags)),
+      }
+    : release(tags, record);
+  const revert = [...writeSteps(restoreWrites(record, fieldsOf(props), write, base)), back];
   return {
     why: 'takeover',
     details: { from: own.owner },
@@ -248,8 +252,10 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
     }
   }
   const writes = updateWrites(props, old, rollback ? own.record : undefined, template);
-  const record = added.length > 0 ? recordFor(f, own, false) : rollback ? own.record : undefined;
-  const tagStep = claim(f, tags, props.PreProvisioningHook?.TargetArn, added.length > 0 ? record : undefined);
+  // One that adds a setting, or takes the template back from another owner, records first.
+  const records = added.length > 0 || (own.owner !== undefined && own.owner !== me);
+  const record = records ? recordFor(f, own) : rollback ? own.record : undefined;
+  const tagStep = claim(f, tags, props.PreProvisioningHook?.TargetArn, records ? record : undefined);
   const left = dropped.filter((field) => field !== 'preProvisioningHook');
   const hookKept = dropped.length > left.length && !rollback && !writes[0]?.removePreProvisioningHook;
   const why = rollback
@@ -262,6 +268,6 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
     ...template,
     preProvisioningHook: desiredWrite(props).preProvisioningHook ?? template.preProvisioningHook,
   };
-  const revert = writeSteps(updateWrites(old, props, added.length > 0 ? record : undefined, after));
+  const revert = writeSteps(updateWrites(old, props, records ? record : undefined, after));
   return writes.length === 0 ? { why, details, steps } : { why, details, steps, check: true, revert };
 }

@@ -127,16 +127,17 @@ export function recordTags(record: TemplateRecord): Tags {
 
 /** The ownership `tags` hold. */
 export function readOwnership(tags: Tags): Ownership {
+  // The shortest run of pieces that decodes: pieces left over from a longer record (whose removal failed) are ignored.
   let text = '';
-  for (let i = 0; tags[`${RECORD_TAG}:${i}`] !== undefined; i++) text += tags[`${RECORD_TAG}:${i}`];
   let record: TemplateRecord | undefined;
-  try {
-    const parsed = (text ? JSON.parse(Buffer.from(text, 'base64url').toString()) : undefined) as
-      Partial<TemplateRecord> | undefined;
-    record =
-      typeof parsed?.request === 'string' && typeof parsed.props === 'string' ? (parsed as TemplateRecord) : undefined;
-  } catch {
-    record = undefined;
+  for (let i = 0; !record && tags[`${RECORD_TAG}:${i}`] !== undefined; i++) {
+    text += tags[`${RECORD_TAG}:${i}`];
+    try {
+      const parsed = JSON.parse(Buffer.from(text, 'base64url').toString()) as Partial<TemplateRecord>;
+      if (typeof parsed.request === 'string' && typeof parsed.props === 'string') record = parsed as TemplateRecord;
+    } catch {
+      // Not a whole record yet.
+    }
   }
   return { owner: tags[OWNER_TAG], hook: tags[HOOK_TAG], record, pendingRole: tags[PENDING_ROLE_TAG] };
 }

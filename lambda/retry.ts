@@ -144,11 +144,10 @@ function failureMessage(op: Operation, e: unknown, attempts: number, elapsedMs: 
   if (roleNotAssumable(e)) {
     const role = op.roleArn ? ` ${op.roleArn}` : '';
     const end = timedOut ? " Gave up before the handler's timeout." : '';
-    return `${prefix}: AWS IoT cannot assume the provisioning role${role} (an IAM role needs a trust policy for iot.amazonaws.com, and a new role can take a minute to propagate). ${cause}${end}`;
+    return `${prefix}: AWS IoT cannot assume the provisioning role${role} (its trust policy must allow iot.amazonaws.com; a new role takes a minute to propagate). ${cause}${end}`;
   }
   if (timedOut && errorName(e) === 'AbortError') {
-    const service = op.name.startsWith('DescribeStack') ? 'CloudFormation' : 'AWS IoT';
-    return `${prefix}: gave up before the handler's timeout, with no answer from ${service} in time.`;
+    return `${prefix}: gave up before the handler's timeout, with no answer in time.`;
   }
   if (timedOut) {
     return `${prefix}: gave up before the handler's timeout (last error ${cause}).`;

@@ -44,7 +44,7 @@ export async function onEvent(ctx: Ctx, event: CloudFormationCustomResourceEvent
   const planFor = event.RequestType === 'Delete' ? planDelete : planApply;
   const { facts, plan } = await decide(ctx, eventFacts(event), planFor);
   const name = facts.event.props.TemplateName;
-  log(plan.why, { templateName: name, owner: facts.tags?.[OWNER_TAG] ?? null, ...plan.details });
+  log(plan.why, { templateName: name, owner: facts.tags?.[OWNER_TAG], ...plan.details });
   if (plan.check) {
     await carryOut(ctx, plan, facts, ctx.config.checkReserveMs);
     let verdict: Verdict;

@@ -52,13 +52,13 @@ export interface SettingsProperties {
    * `'true'` when the resource's DeletionPolicy is Retain (RemovalPolicy.RETAIN,
    * by prop or aspect): CloudFormation then never deletes it, not even in a
    * rollback, so the handler does not undo a write that a rollback or a stack
-   * deletion overtook (lambda/plan.ts, planUndo).
+   * deletion overtook (lambda/plan-delete.ts, planUndo).
    */
   readonly Retained?: string;
   /**
    * `'true'` when the provisioning role is defined in the app (not imported):
    * a deployment that stops managing it may delete it, so the handler's
-   * Update refuses to leave the template on it (lambda/settings.ts).
+   * Update refuses to leave the template on it (lambda/plan.ts).
    */
   readonly ProvisioningRoleInApp?: string;
 }

@@ -144,7 +144,13 @@ describe('gap 4: a takeover that fails half-way', () => {
     expectSuccess(await create(props, 'SettingsOld'), NAME);
     const ownerBefore = h.iot.tagsOf(NAME)![OWNER];
 
-    h.iot.injectTags('UntagResource', { status: 400, errorType: 'InvalidRequestException', message: 'refused' }, 2);
+    const refused = { status: 400, errorType: 'InvalidRequestException', message: 'refused' };
+    h.iot.injectTags('UntagResource', refused);
+    // The tags' hand-back (a TagResource after the refused UntagResource) is refused too.
+    h.onLog(
+      (l) => l.message === 'UntagResource',
+      () => h.iot.injectTags('TagResource', refused),
+    );
     expectFailed(await create(props, 'SettingsNew'), NAME);
 
     h.cfnApi.stackStatus = 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS';

@@ -80,7 +80,7 @@ afterAll(() => {
 beforeEach(() => {
   iot.reset();
   cfn.reset();
-  // The owner tag and record (lambda/ownership.ts): a template nobody has tagged yet, unless a test says otherwise.
+  // The owner tag and record (lambda/record.ts): a template nobody has tagged yet, unless a test says otherwise.
   iot.on(ListTagsForResourceCommand).resolves({ tags: [] });
   iot.on(TagResourceCommand).resolves({});
   iot.on(UntagResourceCommand).resolves({});

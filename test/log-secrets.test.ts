@@ -108,7 +108,7 @@ afterAll(() => {
   }
 });
 
-/** No mocked answers but the tagging calls' (the owner tag and record, lambda/ownership.ts). */
+/** No mocked answers but the tagging calls' (the owner tag and record, lambda/record.ts). */
 function resetIot() {
   iot.reset();
   iot.on(ListTagsForResourceCommand).resolves({ tags: [] });

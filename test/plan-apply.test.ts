@@ -165,7 +165,7 @@ describe('planApply: what it asks for, in order', () => {
     [
       'renaming Update to a template that does not exist',
       { kind: 'Update', old: props({ TemplateName: 'Old' }) },
-      { template: null },
+      { template: null, stack: { status: 'UPDATE_IN_PROGRESS' } },
       'does not exist',
     ],
     [
@@ -206,30 +206,28 @@ describe('planApply: what it asks for, in order', () => {
 describe('planApply: a Create (or a renaming Update) takes the template over', () => {
   const WRITE = { templateName: NAME, enabled: true, preProvisioningHook: HOOK_WRITE };
   // owner tag / hook tag / record (owner, request) after the tag step; the owner the revert hands back to.
-  test.each<[string, Tags, TemplateFacts, { from?: string; recordOwner?: string; request: string; handBack?: string }]>(
+  test.each<[string, Tags, TemplateFacts, { from?: string; recordOwner?: string; request: string }]>([
+    ['no owner', {}, template(), { request: 'req-now' }],
     [
-      ['no owner', {}, template(), { request: 'req-now' }],
-      [
-        'another owner',
-        owned(OTHER, OURS, record()),
-        template(),
-        { from: OTHER, recordOwner: OTHER, request: 'req-now', handBack: OTHER },
-      ],
-      [
-        'another owner, its record unreadable',
-        { ...owned(OTHER, fn('Theirs')), ...GARBAGE },
-        template(),
-        { from: OTHER, recordOwner: OTHER, request: 'req-now', handBack: OTHER },
-      ],
-      ['no owner, a record unreadable', GARBAGE, template(), { request: 'req-now' }],
-      [
-        'this resource, an older record',
-        owned(ME, OURS, record({ owner: OTHER })),
-        template(),
-        { from: ME, request: 'req-now' },
-      ],
+      'another owner',
+      owned(OTHER, OURS, record()),
+      template(),
+      { from: OTHER, recordOwner: OTHER, request: 'req-now' },
     ],
-  )('%s', (_, tags, t, x) => {
+    [
+      'another owner, its record unreadable',
+      { ...owned(OTHER, fn('Theirs')), ...GARBAGE },
+      template(),
+      { from: OTHER, recordOwner: OTHER, request: 'req-now' },
+    ],
+    ['no owner, a record unreadable', GARBAGE, template(), { request: 'req-now' }],
+    [
+      'this resource, an older record: the previous owner it names is kept',
+      owned(ME, OURS, record({ owner: OTHER })),
+      template(),
+      { from: ME, recordOwner: OTHER, request: 'req-now' },
+    ],
+  ])('%s', (_, tags, t, x) => {
     const p = plan(facts({}, { template: t, tags }));
     expect(p).toMatchObject({ why: 'takeover', details: { from: x.from }, check: true, revertOnFailure: false });
     expect(p.steps.map((s) => ('write' in s ? 'write' : 'tags'))).toEqual(['tags', 'write']);
@@ -240,10 +238,9 @@ describe('planApply: a Create (or a renaming Update) takes the template over', (
     expect(own.record?.owner).toBe(x.recordOwner);
     expect(own.record).toMatchObject({ enabled: false, preProvisioningHook: EARLIER, props: propsDigest(PROPS) });
     expect(recordKeys(after)).toEqual(Object.keys(recordTags(own.record!)));
-    // The revert: the template's settings back, then the tags back to the previous owner, or off.
+    // The revert: the template's settings back, then the tags exactly as they were.
     expect(writes(p.revert)).toEqual([{ templateName: NAME, enabled: false, preProvisioningHook: EARLIER }]);
-    const back = applyTags(after, p.revert);
-    expect(back).toEqual(x.handBack ? ownerTags(x.handBack, tags['iot-provisioning-template-settings:hook']) : {});
+    expect(applyTags(after, p.revert)).toEqual(tags);
   });
 
   test("a redelivery (this event's record): no tag step, and the revert puts back what the first delivery found", () => {
@@ -295,13 +292,13 @@ describe('planApply: an Update of the same template', () => {
       {},
     ],
     [
-      'a value changed, owned by another: the owner tag claimed, no record taken',
+      'a value changed, owned by another: taken back, with a record that names that owner',
       props({ Enabled: 'false' }),
       V1,
       { template: template(), tags: owned(OTHER, OURS, record()) },
       { why: 'update', check: true },
       [w({ enabled: false })],
-      { request: 'req-old' },
+      { request: 'req-now', recordOwner: OTHER },
     ],
     [
       'a hook added over an older record: a new record, that keeps the previous owner',

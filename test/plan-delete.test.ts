@@ -237,7 +237,8 @@ describe('planDelete: the plan', () => {
       WRITTEN,
       undefined,
       'handed back',
-      [w({ enabled: true, preProvisioningHook: EARLIER })],
+      // The hook the previous owner manages (its hook tag), whatever the record's snapshot says.
+      [w({ enabled: true, preProvisioningHook: { targetArn: OURS } })],
       ownerTags(OTHER, OURS),
     ],
     [
@@ -291,7 +292,7 @@ describe('planDelete: the plan', () => {
       WRITTEN,
       CLEANUP,
       'handed back',
-      [w({ enabled: true, preProvisioningHook: EARLIER })],
+      [w({ enabled: true, preProvisioningHook: { targetArn: OURS } })],
       ownerTags(OTHER, OURS),
     ],
     [

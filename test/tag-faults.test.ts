@@ -111,14 +111,16 @@ describe('refused (a 4xx that is not retried): the event fails, naming the call,
     expect(calls('UntagResource', seen)).toHaveLength(1);
   });
 
-  test("TagResource, a Create taking over: the previous owner's tags set back, the marker id", async () => {
+  test("TagResource, a Create taking over: the previous owner's tags set back exactly, the marker id", async () => {
     h.iot.putTemplate(NAME, EARLIER);
     expectSuccess(await create(PROPS, 'SettingsOld'), NAME);
     const before = h.iot.template(NAME);
+    const tagsBefore = h.iot.tagsOf(NAME)!;
+    expect(tagsBefore).toMatchObject({ [OWNER]: OLD, [HOOK_TAG]: HOOK.TargetArn });
     h.iot.injectTags('TagResource', REFUSED);
     expect(expectFailed(await create(), CREATE_FAILED_MARKER)).toBe(refusal('TagResource'));
     expect(h.iot.template(NAME)).toEqual(before);
-    expect(h.iot.tagsOf(NAME)).toEqual({ [OWNER]: OLD, [HOOK_TAG]: HOOK.TargetArn });
+    expect(h.iot.tagsOf(NAME)).toEqual(tagsBefore);
   });
 
   test('TagResource refused, and refused again when putting back: nothing landed, still the marker id', async () => {
