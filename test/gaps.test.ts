@@ -176,37 +176,38 @@ describe('gap 5: an Update of a template deleted out of band', () => {
   });
 });
 
-test('gap 6: a rollback that cannot pass the earlier role names it, and the stack deletion after it keeps the record', async () => {
-  const before = h.iot.putTemplate(NAME, EARLIER);
+describe('gap 6: a rollback that cannot pass the earlier role', () => {
   const props = settings({ TemplateName: NAME, Enabled: 'true', ProvisioningRoleArn: roleArn('StackRole') });
-  expectSuccess(await create(props), NAME);
-  h.iot.unpassableRoles.add(before.provisioningRoleArn);
 
-  h.cfnApi.stackStatus = 'ROLLBACK_IN_PROGRESS';
-  const reason = expectFailed(await remove(props), NAME);
-  expect(reason).toContain(`The template's earlier provisioning role is ${before.provisioningRoleArn}`);
-  expect(reason).toContain(`--template-name ${NAME} --provisioning-role-arn ${before.provisioningRoleArn}`);
-  expect(h.iot.template(NAME)).toMatchObject({ enabled: false, provisioningRoleArn: roleArn('StackRole') });
+  /** A first deploy sets the stack's role; its rollback's Delete may not pass the template's earlier one. */
+  async function rollbackRefused() {
+    const before = h.iot.putTemplate(NAME, EARLIER);
+    expectSuccess(await create(props), NAME);
+    h.iot.unpassableRoles.add(before.provisioningRoleArn);
+    h.cfnApi.stackStatus = 'ROLLBACK_IN_PROGRESS';
+    return { before, reason: expectFailed(await remove(props), NAME) };
+  }
 
-  // ROLLBACK_FAILED, then the stack is deleted.
-  h.cfnApi.stackStatus = 'DELETE_IN_PROGRESS';
-  expectSuccess(await remove(props), NAME);
-  const tags = h.iot.tagsOf(NAME)!;
-  expect(tags['iot-provisioning-template-settings:pending-role']).toBe(before.provisioningRoleArn);
-  expect(Object.keys(tags).some((key) => key.startsWith('iot-provisioning-template-settings:before:'))).toBe(true);
-  expect(h.logs.some((l) => /earlier role never put back; record kept/.test(l.message ?? ''))).toBe(true);
-});
+  test('names the role and the command, and the stack deletion after it keeps the record', async () => {
+    const { before, reason } = await rollbackRefused();
+    expect(reason).toContain(`The template's earlier provisioning role is ${before.provisioningRoleArn}`);
+    expect(reason).toContain(`--template-name ${NAME} --provisioning-role-arn ${before.provisioningRoleArn}`);
+    expect(h.iot.template(NAME)).toMatchObject({ enabled: false, provisioningRoleArn: roleArn('StackRole') });
 
-test('gap 6, continued: once the role may be passed, continuing the rollback puts it back and clears the tags', async () => {
-  const before = h.iot.putTemplate(NAME, EARLIER);
-  const props = settings({ TemplateName: NAME, Enabled: 'true', ProvisioningRoleArn: roleArn('StackRole') });
-  expectSuccess(await create(props), NAME);
-  h.iot.unpassableRoles.add(before.provisioningRoleArn);
-  h.cfnApi.stackStatus = 'ROLLBACK_IN_PROGRESS';
-  expectFailed(await remove(props), NAME);
+    // ROLLBACK_FAILED, then the stack is deleted.
+    h.cfnApi.stackStatus = 'DELETE_IN_PROGRESS';
+    expectSuccess(await remove(props), NAME);
+    const tags = h.iot.tagsOf(NAME)!;
+    expect(tags['iot-provisioning-template-settings:pending-role']).toBe(before.provisioningRoleArn);
+    expect(Object.keys(tags).some((key) => key.startsWith('iot-provisioning-template-settings:before:'))).toBe(true);
+    expect(h.logs.some((l) => /earlier role never put back; record kept/.test(l.message ?? ''))).toBe(true);
+  });
 
-  h.iot.unpassableRoles.clear();
-  expectSuccess(await remove(props), NAME);
-  expect(h.iot.template(NAME)).toEqual(before);
-  expect(h.iot.tagsOf(NAME)).toEqual({});
+  test('once the role may be passed, continuing the rollback puts it back and clears the tags', async () => {
+    const { before } = await rollbackRefused();
+    h.iot.unpassableRoles.clear();
+    expectSuccess(await remove(props), NAME);
+    expect(h.iot.template(NAME)).toEqual(before);
+    expect(h.iot.tagsOf(NAME)).toEqual({});
+  });
 });
