@@ -152,7 +152,7 @@ function recordFor(f: Facts, own: Ownership): TemplateRecord {
  * back from `record` when given (the rollback of the event that took it),
  * else left as it is, except a hook `from` set, which comes off.
  */
-export function updateWrites(
+function updateWrites(
   to: SettingsProperties,
   from: SettingsProperties,
   record: TemplateRecord | undefined,

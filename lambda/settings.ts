@@ -25,7 +25,7 @@ export function properties(event: { ResourceProperties: unknown }): SettingsProp
 }
 
 /** The facts every event starts from: the event itself. */
-export function eventFacts(event: CloudFormationCustomResourceEvent): Facts {
+function eventFacts(event: CloudFormationCustomResourceEvent): Facts {
   return {
     event: {
       kind: event.RequestType,
@@ -45,8 +45,9 @@ export async function onEvent(ctx: Ctx, event: CloudFormationCustomResourceEvent
   const { facts, plan } = await decide(ctx, eventFacts(event), planFor);
   const name = facts.event.props.TemplateName;
   log(plan.why, { templateName: name, owner: facts.tags?.[OWNER_TAG], ...plan.details });
+  // A write that CloudFormation is asked about keeps the check reserve for the question and a possible undo.
+  await carryOut(ctx, plan, facts, plan.check ? ctx.config.checkReserveMs : 0);
   if (plan.check) {
-    await carryOut(ctx, plan, facts, ctx.config.checkReserveMs);
     let verdict: Verdict;
     try {
       // Half the reserve for the question, the rest for a possible undo.
@@ -63,8 +64,6 @@ export async function onEvent(ctx: Ctx, event: CloudFormationCustomResourceEvent
         throw new SettingsError(e.message, false);
       });
     }
-  } else {
-    await carryOut(ctx, plan, facts);
   }
   if (event.RequestType === 'Delete') return { physicalResourceId: event.PhysicalResourceId };
   return { physicalResourceId: name, data: { TemplateArn: facts.template?.templateArn ?? '' } };
