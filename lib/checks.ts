@@ -18,7 +18,7 @@
 import { CfnDeletionPolicy, CfnResource, RemovalPolicy, Stack, Token, TokenComparison } from 'aws-cdk-lib';
 import type * as iot from 'aws-cdk-lib/aws-iot';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { SETTINGS } from './handler-contract';
+import { SETTINGS_WITH_PROPS } from './setting-props';
 import type { SettingsProvider } from './provider';
 
 /** Warning: the hook function's account or the stack's is known only at deploy time. */
@@ -64,7 +64,7 @@ export function propErrors(props: unknown): PropErrors {
 function typeErrors(props: CheckedProps): string[] {
   const expected = [
     { prop: 'templateName', propType: 'string', required: true },
-    ...SETTINGS.map((s) => ({ ...s, required: false })),
+    ...SETTINGS_WITH_PROPS.map((s) => ({ ...s, required: false })),
   ];
   const errors: string[] = [];
   for (const { prop, propType, required } of expected) {

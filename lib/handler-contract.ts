@@ -6,15 +6,15 @@
  * so the construct sends strings on purpose: what a unit test feeds the
  * handler is what CloudFormation would feed it.
  *
- * Each managed setting is described once, in SETTINGS below: the construct
- * checks and encodes its props from it, the handler parses, writes and
- * undoes from it, and the tests build their inputs from it (CONTRIBUTING.md).
+ * Each managed setting is described once, in SETTINGS below: the handler
+ * parses, writes and restores from it, the construct reads its property from
+ * it (with the prop and its encoding, which only synth needs, in
+ * lib/setting-props.ts, one entry per row), and the tests build their inputs
+ * from it (CONTRIBUTING.md).
  *
  * Internal: not exported from the package's entry point. Imported by the
- * handler bundle: types only from aws-cdk-lib and the SDK.
+ * handler bundle: nothing from aws-cdk-lib.
  */
-import type { IRole } from 'aws-cdk-lib/aws-iam';
-import type { ProvisioningHook } from './provisioning-hook';
 
 /** The `Custom::` resource type. Part of the public contract: never rename. */
 export const RESOURCE_TYPE = 'Custom::IoTProvisioningTemplateSettings';
@@ -101,15 +101,9 @@ export type SettingField =
   'description' | 'enabled' | 'defaultVersionId' | 'provisioningRoleArn' | 'preProvisioningHook';
 
 /** One managed setting, from the construct's prop to the SDK's field. */
-interface SettingSpec<P, V, F extends SettingField> {
-  /** The prop of ProvisioningTemplateSettingsProps. */
-  readonly prop: string;
-  /** The prop's JavaScript type, checked at synth for JavaScript callers (objects are checked by jsii). */
-  readonly propType?: 'string' | 'boolean' | 'number';
-  /** The custom resource's property. */
+interface SettingSpec<V, F extends SettingField> {
+  /** The custom resource's property (its prop, and how the construct encodes it: lib/setting-props.ts). */
   readonly key: keyof SettingsProperties;
-  /** The prop's value as the property's (CloudFormation hands every scalar to the handler as a string). */
-  readonly encode: (value: P) => V;
   /** The UpdateProvisioningTemplate field it writes. */
   readonly field: F;
   /** The property's value as the field's; throws a message naming the property for a value that is not one. */
@@ -135,9 +129,9 @@ export interface RestoreContext {
 }
 
 /** A row of SETTINGS, its types erased so that the rows fit in one list. */
-export type Setting = SettingSpec<never, unknown, SettingField>;
+export type Setting = SettingSpec<unknown, SettingField>;
 
-function setting<P, V, F extends SettingField>(spec: SettingSpec<P, V, F>): Setting {
+function setting<V, F extends SettingField>(spec: SettingSpec<V, F>): Setting {
   return spec as unknown as Setting;
 }
 
@@ -169,39 +163,28 @@ function restoreHook(saved: TemplateWrite['preProvisioningHook'], context: Resto
 /** Every managed setting, in the order the props are documented. */
 export const SETTINGS: readonly Setting[] = [
   setting({
-    prop: 'description',
-    propType: 'string',
     key: 'Description',
-    encode: (value: string) => value,
     field: 'description',
     parse: (value: string) => value,
     read: (template) => template.description,
     restore: (saved) => ({ description: saved ?? '' }),
   }),
   setting({
-    prop: 'enabled',
-    propType: 'boolean',
     key: 'Enabled',
-    encode: (value: boolean) => String(value),
     field: 'enabled',
     parse: parseBoolean,
     read: (template) => template.enabled,
     restore: (saved) => (saved === undefined ? {} : { enabled: saved }),
   }),
   setting({
-    prop: 'defaultVersionId',
-    propType: 'number',
     key: 'DefaultVersionId',
-    encode: (value: number) => String(value),
     field: 'defaultVersionId',
     parse: parseVersion,
     read: (template) => template.defaultVersionId,
     restore: (saved) => (saved === undefined ? {} : { defaultVersionId: saved }),
   }),
   setting({
-    prop: 'provisioningRole',
     key: 'ProvisioningRoleArn',
-    encode: (role: IRole) => role.roleArn,
     field: 'provisioningRoleArn',
     parse: (arn: string) => arn,
     read: (template) => template.provisioningRoleArn,
@@ -209,12 +192,7 @@ export const SETTINGS: readonly Setting[] = [
     ownWrite: true,
   }),
   setting({
-    prop: 'preProvisioningHook',
     key: 'PreProvisioningHook',
-    encode: (hook: ProvisioningHook): HookProperties => ({
-      TargetArn: hook.hookFunction.functionArn,
-      PayloadVersion: hook.payloadVersion,
-    }),
     field: 'preProvisioningHook',
     parse: (hook: HookProperties) => ({ targetArn: hook.TargetArn, payloadVersion: hook.PayloadVersion }),
     // DescribeProvisioningTemplate's hook has just these two fields.

@@ -1,3 +1,4 @@
+export * from './props';
 export * from './provisioning-template-settings';
 export * from './provisioning-hook';
 export * from './settings-handler';

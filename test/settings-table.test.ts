@@ -10,6 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ProvisioningHook, ProvisioningTemplateSettings, ProvisioningTemplateSettingsProps } from '../lib';
 import { desiredWrite, RESOURCE_TYPE, SETTINGS, SettingsProperties, TemplateWrite } from '../lib/handler-contract';
+import { SETTINGS_WITH_PROPS } from '../lib/setting-props';
 
 const ROLE = 'arn:aws:iam::111122223333:role/provisioning';
 const HOOK = 'arn:aws:lambda:eu-west-1:111122223333:function:hook';
@@ -27,7 +28,7 @@ function allProps(stack: Stack): ProvisioningTemplateSettingsProps {
 }
 
 test('one row per setting, each with its own prop, property and field', () => {
-  expect(SETTINGS.map((s) => [s.prop, s.key, s.field])).toEqual([
+  expect(SETTINGS_WITH_PROPS.map((s) => [s.prop, s.key, s.field])).toEqual([
     ['description', 'Description', 'description'],
     ['enabled', 'Enabled', 'enabled'],
     ['defaultVersionId', 'DefaultVersionId', 'defaultVersionId'],
@@ -56,7 +57,7 @@ test('a setting left out of the props is left out of the properties and of the w
   const stack = new Stack(new App(), 'Table');
   new ProvisioningTemplateSettings(stack, 'Settings', { templateName: 'fleet', enabled: true });
   const [resource] = Object.values(Template.fromStack(stack).findResources(RESOURCE_TYPE));
-  for (const setting of SETTINGS.filter((s) => s.prop !== 'enabled')) {
+  for (const setting of SETTINGS.filter((s) => s.field !== 'enabled')) {
     expect([setting.key, resource.Properties[setting.key]]).toEqual([setting.key, undefined]);
   }
   expect(desiredWrite({ ServiceToken: 'x', TemplateName: 'fleet', Enabled: 'true' })).toEqual({
