@@ -5,7 +5,12 @@
  * so tests point them at local endpoints or replace them with
  * aws-sdk-client-mock.
  */
-import type { DescribeStackResourceCommandOutput, DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
+import type {
+  DescribeStackResourceCommandOutput,
+  DescribeStacksCommandOutput,
+  ListStackResourcesCommandOutput,
+  StackResourceSummary,
+} from '@aws-sdk/client-cloudformation';
 import type { DescribeProvisioningTemplateCommandOutput, ListTagsForResourceCommandOutput } from '@aws-sdk/client-iot';
 import type { TemplateWrite } from '../lib/handler-contract';
 import { Ctx, log } from './context';
@@ -132,6 +137,21 @@ export async function describeStack(
   const stack = out?.Stacks?.[0];
   const rootId = stack?.RootId && stack.RootId !== stackId ? stack.RootId : undefined;
   return { status: stack?.StackStatus ?? 'UNKNOWN', ...(rootId ? { rootId } : {}) };
+}
+
+/** Every resource of the stack. */
+export async function listStackResources(ctx: Ctx, stackId: string): Promise<StackResourceSummary[]> {
+  const resources: StackResourceSummary[] = [];
+  let NextToken: string | undefined;
+  do {
+    const input = { StackName: stackId, NextToken };
+    const out = await send<ListStackResourcesCommandOutput>(ctx, 'cloudformation', 'ListStackResources', input, {
+      templateName: '*',
+    });
+    resources.push(...out!.StackResourceSummaries!);
+    NextToken = out!.NextToken;
+  } while (NextToken);
+  return resources;
 }
 
 /** The template's tags, or undefined when it does not exist. */

@@ -15,10 +15,8 @@ function envName(key: string): string {
 /** Read on each invocation, so a test can change a tunable between events. */
 export function configFromEnv(): HandlerConfig {
   const config: Record<string, number> = {};
-  // Every tunable but the three the construct alone uses.
-  for (const [key, fallback] of Object.entries(TIMING as unknown as Record<string, number>).filter(
-    ([key]) => !/^(handler|service|maxEvent)/.test(key),
-  )) {
+  // Every tunable (the three the construct alone uses are read too, and unused).
+  for (const [key, fallback] of Object.entries(TIMING as unknown as Record<string, number>)) {
     const raw = process.env[envName(key)];
     const value = raw === undefined || raw === '' ? NaN : Number(raw);
     config[key] = Number.isFinite(value) && value >= 0 ? value : fallback;

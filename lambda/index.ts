@@ -8,8 +8,9 @@
  * docs/design.md for why.
  */
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse, Context } from 'aws-lambda';
-import { CREATE_FAILED_MARKER } from '../lib/handler-contract';
+import { CREATE_FAILED_MARKER, DriftCheckEvent } from '../lib/handler-contract';
 import { TIMING } from '../lib/timing';
+import { checkDrift } from './drift';
 import { configFromEnv, HandlerConfig, log, phase } from './context';
 import { backoff, errorMessage, reasonFor, SettingsError, sleep } from './retry';
 import { onEvent, Outcome, properties } from './settings';
@@ -17,9 +18,16 @@ import { onEvent, Outcome, properties } from './settings';
 /** CloudFormation's answer is at most 4 KB; keep the reason well inside. */
 const MAX_REASON = 2_000;
 
-export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
+export async function handler(
+  event: CloudFormationCustomResourceEvent | DriftCheckEvent,
+  context: Context,
+): Promise<void> {
   const config = configFromEnv();
   const lambdaDeadline = Date.now() + context.getRemainingTimeInMillis();
+  if ('driftCheck' in event) {
+    const ctx = phase(config, lambdaDeadline - 1_000);
+    return checkDrift(ctx, event.driftCheck).finally(() => ctx.dispose());
+  }
   const { ResponseURL: _hidden, ...loggable } = event;
   log('event', loggable);
 

@@ -17,7 +17,11 @@ import {
   TemplateWrite,
 } from '../lib/handler-contract';
 import {
+  Applied,
+  APPLIED_TAG,
+  keysOf,
   Ownership,
+  pieces,
   ownerTags,
   propsDigest,
   readOwnership,
@@ -119,19 +123,34 @@ export function fieldsOf(props: SettingsProperties): SettingField[] {
 export function release(tags: Tags, record: TemplateRecord | undefined): Step {
   const to = record?.owner;
   const ours = ownerTags('', '');
-  const remove = [...recordKeys(tags), ...(to ? [] : Object.keys(ours).filter((key) => key in tags))];
+  const remove = [
+    ...recordKeys(tags),
+    ...keysOf(tags, APPLIED_TAG),
+    ...(to ? [] : Object.keys(ours).filter((key) => key in tags)),
+  ];
   return { set: to ? ownerTags(to, record.ownerHook) : {}, remove };
 }
 
-/** The tag step that claims the template for `me` managing `hook`, with `record` when given. */
+/**
+ * The tag step that claims the template for `me` managing `hook`, with
+ * `record` when given, and what it applies when a drift check asks.
+ */
 function claim(
   f: Facts,
   tags: Tags,
   hook: string | undefined,
   record?: TemplateRecord,
 ): { set: Tags; remove: string[] } | undefined {
-  const set = { ...ownerTags(f.event.me, hook), ...(record ? recordTags(record) : {}) };
-  const remove = record ? recordKeys(tags).filter((key) => set[key] === undefined) : [];
+  const { props, me } = f.event;
+  const applied: Applied | undefined = props.Drift ? { ...desiredWrite(props), drift: props.Drift } : undefined;
+  const set = {
+    ...ownerTags(me, hook),
+    ...(record ? recordTags(record) : {}),
+    ...(applied ? pieces(APPLIED_TAG, applied) : {}),
+  };
+  const remove = [...(record ? recordKeys(tags) : []), ...keysOf(tags, APPLIED_TAG)].filter(
+    (key) => set[key] === undefined,
+  );
   const unchanged = Object.entries(set).every(([key, value]) => tags[key] === value);
   return unchanged && remove.length === 0 ? undefined : { set, remove };
 }

@@ -34,6 +34,8 @@ export const HOOK_TAG = `${PREFIX}hook`;
 /** The record's tags: `${RECORD_TAG}:0`, `:1`, ... (a tag value holds 256 characters). */
 export const RECORD_TAG = `${PREFIX}before`;
 export const PENDING_ROLE_TAG = `${PREFIX}pending-role`;
+/** The settings the owner last applied, for the drift check (lambda/drift.ts): `${APPLIED_TAG}:0`, ... */
+export const APPLIED_TAG = `${PREFIX}applied`;
 const CHUNK = 256;
 
 /** What the template had before an event of its owner changed it: one value per SETTINGS field. */
@@ -47,6 +49,9 @@ export type TemplateRecord = { readonly [F in SettingField]?: TemplateWrite[F] }
   /** The digest of the properties that event wrote: its rollback names them (`propsDigest`). */
   readonly props: string;
 };
+
+/** The settings the owner last applied (its properties' write), and what its drift check does. */
+export type Applied = TemplateWrite & { readonly drift: string };
 
 /** The template's ownership, as its tags say. */
 export interface Ownership {
@@ -115,36 +120,54 @@ export function restoreWrites(
   return [main, ...own.map((write) => ({ ...write, enabled: main.enabled }))];
 }
 
-/** The record as tags: base64url JSON, cut into tag-sized pieces. */
-export function recordTags(record: TemplateRecord): Tags {
-  const text = Buffer.from(JSON.stringify(record)).toString('base64url');
+/** `value` as tags `${prefix}:0`, `:1`, ...: base64url JSON, cut into tag-sized pieces. */
+export function pieces(prefix: string, value: object): Tags {
+  const text = Buffer.from(JSON.stringify(value)).toString('base64url');
   const tags: Tags = {};
   for (let i = 0; i * CHUNK < text.length; i++) {
-    tags[`${RECORD_TAG}:${i}`] = text.slice(i * CHUNK, (i + 1) * CHUNK);
+    tags[`${prefix}:${i}`] = text.slice(i * CHUNK, (i + 1) * CHUNK);
   }
   return tags;
 }
 
-/** The ownership `tags` hold. */
-export function readOwnership(tags: Tags): Ownership {
-  // The shortest run of pieces that decodes: pieces left over from a longer record (whose removal failed) are ignored.
+export const recordTags = (record: TemplateRecord): Tags => pieces(RECORD_TAG, record);
+
+/**
+ * What the pieces `prefix` names hold, if `valid`: the shortest run of
+ * pieces that decodes (pieces left over from a longer value, whose removal
+ * failed, are ignored).
+ */
+export function readPieces<T>(tags: Tags, prefix: string, valid: (value: T) => boolean): T | undefined {
   let text = '';
-  let record: TemplateRecord | undefined;
-  for (let i = 0; !record && tags[`${RECORD_TAG}:${i}`] !== undefined; i++) {
-    text += tags[`${RECORD_TAG}:${i}`];
+  for (let i = 0; tags[`${prefix}:${i}`] !== undefined; i++) {
+    text += tags[`${prefix}:${i}`];
     try {
-      const parsed = JSON.parse(Buffer.from(text, 'base64url').toString()) as Partial<TemplateRecord>;
-      if (typeof parsed.request === 'string' && typeof parsed.props === 'string') record = parsed as TemplateRecord;
+      const value = JSON.parse(Buffer.from(text, 'base64url').toString()) as T;
+      if (valid(value)) return value;
     } catch {
-      // Not a whole record yet.
+      // Not a whole value yet.
     }
   }
+  return undefined;
+}
+
+/** The ownership `tags` hold. */
+export function readOwnership(tags: Tags): Ownership {
+  const record = readPieces<TemplateRecord>(
+    tags,
+    RECORD_TAG,
+    (r) => typeof r.request === 'string' && typeof r.props === 'string',
+  );
   return { owner: tags[OWNER_TAG], hook: tags[HOOK_TAG], record, pendingRole: tags[PENDING_ROLE_TAG] };
 }
 
-/** Every tag of ours in `tags` other than the owner and hook tags. */
+/** The keys of the pieces `prefix` names. */
+export const keysOf = (tags: Tags, prefix: string): string[] =>
+  Object.keys(tags).filter((key) => key.startsWith(prefix));
+
+/** The record's tags and the pending-role tag in `tags`. */
 export function recordKeys(tags: Tags): string[] {
-  return Object.keys(tags).filter((key) => key.startsWith(`${RECORD_TAG}:`) || key === PENDING_ROLE_TAG);
+  return [...keysOf(tags, RECORD_TAG), ...keysOf(tags, PENDING_ROLE_TAG)];
 }
 
 /** The tags that name `owner` the owner, managing `hook` (or none). */

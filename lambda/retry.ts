@@ -88,15 +88,10 @@ export function retryable(e: unknown, elapsedMs: number, config: HandlerConfig):
   // The handler's own policy is replaced when templates or roles change, just
   // before the custom resources that need it: IAM may take seconds to apply it.
   // (CloudFormation's own codes are AccessDenied and Throttling.)
-  if (name === 'AccessDeniedException' || name === 'UnauthorizedException' || name === 'AccessDenied') {
+  if (/^(AccessDenied|Unauthorized)(Exception)?$/.test(name)) {
     return elapsedMs < config.rolePropagationMs;
   }
-  if (
-    name === 'ConflictingResourceUpdateException' ||
-    name === 'ThrottlingException' ||
-    name === 'Throttling' ||
-    name === 'TooManyRequestsException'
-  ) {
+  if (/^(ConflictingResourceUpdate|Throttling|TooManyRequests)(Exception)?$/.test(name)) {
     return true;
   }
   const status = httpStatus(e);

@@ -61,7 +61,22 @@ export interface SettingsProperties {
    * Update refuses to leave the template on it (lambda/plan.ts).
    */
   readonly ProvisioningRoleInApp?: string;
+  /**
+   * `'report'` or `'restore'` when the construct asks for a drift check
+   * (DriftCheck): the handler then keeps the settings it applied in the
+   * template's tags, which the check compares with what the template has.
+   */
+  readonly Drift?: string;
 }
+
+/** The event a drift check's schedule sends the handler: the stack whose templates it checks. */
+export interface DriftCheckEvent {
+  readonly driftCheck: string;
+}
+
+/** The drift check's metric (embedded metric format, lambda/drift.ts), one per template, dimension `TemplateName`. */
+export const METRIC_NAMESPACE = 'IoTProvisioningTemplateSettings';
+export const DRIFT_METRIC = 'DriftedSettings';
 
 /** What the handler returns as the custom resource's attributes. */
 export interface SettingsData {

@@ -74,6 +74,8 @@ export interface PolicyParts {
    * stack being deleted asks whether the root is rolling back.
    */
   readonly rootStackArn?: string;
+  /** A drift check lists the stack's resources (lambda/drift.ts). */
+  readonly driftCheck?: boolean;
 }
 
 /** The handler's whole permission set. Used both to render the policy and to measure it. */
@@ -121,7 +123,11 @@ export function policyDocument(parts: PolicyParts) {
   statements.push({
     Sid: 'ReadOwnStack',
     Effect: 'Allow',
-    Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'],
+    Action: [
+      'cloudformation:DescribeStackResource',
+      'cloudformation:DescribeStacks',
+      ...(parts.driftCheck ? ['cloudformation:ListStackResources'] : []),
+    ],
     Resource: parts.stackArn,
   });
   if (parts.rootStackArn) {

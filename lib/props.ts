@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { DriftCheck } from './drift-check';
 import { ProvisioningHook } from './provisioning-hook';
 
 /** Properties of a ProvisioningTemplateSettings. */
@@ -105,4 +106,16 @@ export interface ProvisioningTemplateSettingsProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Compare the template's settings with those this construct last applied,
+   * on a schedule, to see changes made outside the stack: `DriftCheck.report()`
+   * logs each difference and counts it in `metricDrift()`;
+   * `DriftCheck.restore()` also writes the applied settings back while the
+   * stack is not being deployed. One schedule per stack checks every
+   * template whose construct asks.
+   *
+   * @default - no drift check
+   */
+  readonly driftCheck?: DriftCheck;
 }

@@ -47,10 +47,8 @@ export const HANDLER_TIMEOUT = Duration.millis(TIMING.handlerTimeoutMs);
 export const SERVICE_TIMEOUT = Duration.millis(TIMING.serviceTimeoutMs);
 
 /**
- * How long Lambda may hold an event of CloudFormation's before the handler
- * starts on it (lib/timing.ts). Every custom resource depends on the
- * function's event invoke config, so this holds from the first event of a
- * first deployment on.
+ * How long Lambda may hold an event of CloudFormation's before the handler starts on it (lib/timing.ts),
+ * from a first deployment's first event on: every custom resource depends on the event invoke config.
  */
 export const MAX_EVENT_AGE = Duration.millis(TIMING.maxEventAgeMs);
 
@@ -67,6 +65,8 @@ export interface Registration {
   readonly templateName: string;
   readonly hookFunction?: lambda.IFunction;
   readonly provisioningRole?: iam.IRole;
+  /** Whether it asks for a drift check (the handler then lists the stack's resources). */
+  readonly driftCheck?: boolean;
 }
 
 export class SettingsProvider extends Construct {
@@ -256,6 +256,7 @@ export class SettingsProvider extends Construct {
       roleArns: this.roleArns(),
       stackArn: Stack.of(this).stackId,
       rootStackArn: this.rootStackArn(),
+      driftCheck: this.registrations.some((r) => r.driftCheck),
     });
   }
 

@@ -17,7 +17,16 @@ import {
   pinnedVersionWarning,
   propErrors,
 } from './checks';
-import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SettingsProperties } from './handler-contract';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { DriftCheck } from './drift-check';
+import { DriftSchedule, intervalProblem } from './drift-schedule';
+import {
+  ATTR_TEMPLATE_ARN,
+  DRIFT_METRIC,
+  METRIC_NAMESPACE,
+  RESOURCE_TYPE,
+  SettingsProperties,
+} from './handler-contract';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
 import { ProvisioningTemplateSettingsProps } from './props';
@@ -59,6 +68,8 @@ export class ProvisioningTemplateSettings extends Construct {
 
   /** ARN of the managed provisioning template, as AWS IoT reports it. */
   public readonly templateArn: string;
+
+  private readonly driftCheck?: DriftCheck;
 
   /**
    * The handler function this construct's custom resource runs on, shared by
@@ -104,7 +115,14 @@ export class ProvisioningTemplateSettings extends Construct {
       templateName: props.templateName,
       hookFunction: hook?.hookFunction,
       provisioningRole: props.provisioningRole,
+      driftCheck: props.driftCheck !== undefined,
     });
+    this.driftCheck = props.driftCheck;
+    if (props.driftCheck) {
+      const problem = intervalProblem(props.driftCheck);
+      if (problem) errors.push(problem);
+      else DriftSchedule.of(provider).request(props.driftCheck.interval);
+    }
 
     const template = sameStackTemplate(this, props.templateName);
     if (template && props.defaultVersionId !== undefined) {
@@ -129,6 +147,7 @@ export class ProvisioningTemplateSettings extends Construct {
       ProvisioningRoleInApp:
         props.provisioningRole && Resource.isOwnedResource(props.provisioningRole) ? 'true' : undefined,
       TemplateRevision: template && templateRevision(template),
+      Drift: props.driftCheck?.mode,
     };
 
     const resource = new CustomResource(this, 'Resource', {
@@ -160,5 +179,30 @@ export class ProvisioningTemplateSettings extends Construct {
 
     this.templateName = props.templateName;
     this.templateArn = resource.getAttString(ATTR_TEMPLATE_ARN);
+  }
+
+  /**
+   * The number of this template's settings that differ from what the
+   * construct last applied, as the drift check (`driftCheck`) last found:
+   * namespace `IoTProvisioningTemplateSettings`, dimension `TemplateName`,
+   * the maximum over the check's interval. Alarm on it at a threshold of 1.
+   *
+   * @param props to change the statistic, period or label
+   */
+  public metricDrift(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.driftCheck) {
+      throw new Error(`[${this.node.path}] metricDrift() needs a drift check: set the driftCheck prop.`);
+    }
+    // Loaded here: synth that never asks for a metric does not load aws-cloudwatch.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Metric } = require('aws-cdk-lib/aws-cloudwatch') as typeof cloudwatch;
+    return new Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: DRIFT_METRIC,
+      dimensionsMap: { TemplateName: this.templateName },
+      statistic: 'Maximum',
+      period: this.driftCheck.interval,
+      ...props,
+    });
   }
 }

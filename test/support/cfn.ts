@@ -152,6 +152,15 @@ export interface InvokeOptions {
   readonly handler?: Handler;
 }
 
+/** What one drift check did (WireHarness.checkDrift). */
+export interface DriftCheckRun {
+  readonly logs: LogLine[];
+  /** The embedded-metric-format lines, parsed. */
+  readonly metrics: Array<Record<string, unknown>>;
+  readonly iotRequests: FakeIot['requests'];
+  readonly error: unknown;
+}
+
 export interface Invocation {
   readonly event: CloudFormationCustomResourceEvent;
   /** The answer CloudFormation accepted from this delivery (undefined if none reached it). */
@@ -331,6 +340,8 @@ export class WireHarness {
     // Only this delivery's PUTs: a redelivered event has the same RequestId.
     const puts = this.cfn.received.slice(firstPut).filter((r) => r.body.RequestId === event.RequestId);
     const response = puts.filter((p) => p.accepted).at(-1)?.body;
+    if (response?.Status === 'SUCCESS')
+      this.cfnApi.physicalIds.set(event.LogicalResourceId, response.PhysicalResourceId);
     if (response && this.cfnApi.status(event.LogicalResourceId) === `${operation}_IN_PROGRESS`) {
       this.cfnApi.setStatus(
         event.LogicalResourceId,
@@ -347,6 +358,38 @@ export class WireHarness {
       threw,
       lambdaDeadline,
     };
+  }
+
+  /**
+   * Invoke the handler as the drift check's schedule does, for the stack
+   * `stackId`: what it logged, the metric lines it wrote to stdout, the IoT
+   * calls it made, and the error it ended with, if any.
+   */
+  async checkDrift(stackId: string): Promise<DriftCheckRun> {
+    const firstRequest = this.iot.requests.length;
+    const firstLog = this.logs.length;
+    const metrics: Array<Record<string, unknown>> = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => {
+        const text = String(chunk);
+        if (text.startsWith('{"_aws"')) metrics.push(JSON.parse(text) as Record<string, unknown>);
+        else write(chunk);
+        return true;
+      });
+    let error: unknown;
+    try {
+      await (this.handler as unknown as (e: object, c: Context) => Promise<void>)(
+        { driftCheck: stackId },
+        lambdaContext(30_000),
+      );
+    } catch (e) {
+      error = e;
+    } finally {
+      spy.mockRestore();
+    }
+    return { logs: this.logs.slice(firstLog), metrics, iotRequests: this.iot.requests.slice(firstRequest), error };
   }
 
   create(props: SettingsProperties, options?: InvokeOptions): Promise<Invocation> {

@@ -3,7 +3,7 @@
  * (a random port).
  *
  * FakeCloudFormationApi answers the CloudFormation API calls the handler
- * makes, DescribeStackResource and DescribeStacks (AWS query protocol: a
+ * makes, DescribeStackResource, DescribeStacks and ListStackResources (AWS query protocol: a
  * form-encoded POST, an XML answer), from the resource statuses the test
  * harness keeps and a stack status the test sets, and can be scripted to
  * fail them or to throttle above a request rate.
@@ -48,12 +48,18 @@ export class FakeCloudFormationApi extends LocalServer {
   readonly stacks = new Map<string, { status: string; rootId?: string }>();
   /** Resource status by logical id; a logical id not here "does not exist" in the stack. */
   private readonly statuses = new Map<string, string>();
+  /** Physical id by logical id (the harness keeps the ids answered to CloudFormation), for ListStackResources. */
+  readonly physicalIds = new Map<string, string>();
+  /** ListStackResources' page size (CloudFormation's is 100). */
+  resourcePageSize = 100;
   private readonly apiFaults: ApiFault[] = [];
 
   reset(): void {
     this.clearTimers();
     this.requests.length = 0;
     this.statuses.clear();
+    this.physicalIds.clear();
+    this.resourcePageSize = 100;
     this.stacks.clear();
     this.apiFaults.length = 0;
     this.stackStatus = 'UPDATE_IN_PROGRESS';
@@ -104,6 +110,28 @@ export class FakeCloudFormationApi extends LocalServer {
             `<CreationTime>2026-11-26T00:00:00.000Z</CreationTime><StackStatus>${stack.status}</StackStatus>${root}` +
             `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${requestId}</RequestId>` +
             `</ResponseMetadata></DescribeStacksResponse>`,
+        );
+        return;
+      }
+      if (req.method === 'POST' && action === 'ListStackResources') {
+        // Every resource but those deleted, by logical id, one page at a time; NextToken is the next index.
+        const all = [...this.statuses].filter(([, status]) => status !== 'DELETE_COMPLETE');
+        const start = Number(params.NextToken ?? '0');
+        const page = all.slice(start, start + this.resourcePageSize);
+        const next = start + page.length < all.length ? `<NextToken>${start + page.length}</NextToken>` : '';
+        this.requests.push({ action, params, at: Date.now(), answer: `${page.length} resources` });
+        const members = page.map(
+          ([logicalId, status]) =>
+            `<member><LogicalResourceId>${xmlEscape(logicalId)}</LogicalResourceId>` +
+            `<PhysicalResourceId>${xmlEscape(this.physicalIds.get(logicalId) ?? '')}</PhysicalResourceId>` +
+            `<ResourceType>Custom::IoTProvisioningTemplateSettings</ResourceType>` +
+            `<LastUpdatedTimestamp>${new Date().toISOString()}</LastUpdatedTimestamp><ResourceStatus>${status}</ResourceStatus></member>`,
+        );
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(
+          `<ListStackResourcesResponse xmlns="${CFN_XMLNS}"><ListStackResourcesResult><StackResourceSummaries>` +
+            `${members.join('')}</StackResourceSummaries>${next}</ListStackResourcesResult>` +
+            `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></ListStackResourcesResponse>`,
         );
         return;
       }
