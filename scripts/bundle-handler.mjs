@@ -19,16 +19,61 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 // the bundle, so a wrong entry fails them.
 const INTERNAL_PROPERTIES = [
   // lambda/plan.ts: Facts, EventFacts, StackFacts, Need, Plan, Step
-  'event', 'template', 'stack', 'kind', 'stackId', 'requestId', 'me', 'old', 'physicalId', 'rootId', 'rootStatus',
-  'need', 'why', 'details', 'steps', 'revert', 'revertOnFailure', 'check', 'fail', 'hint',
+  'event',
+  'template',
+  'stack',
+  'kind',
+  'stackId',
+  'requestId',
+  'me',
+  'old',
+  'physicalId',
+  'rootId',
+  'rootStatus',
+  'need',
+  'why',
+  'details',
+  'steps',
+  'revert',
+  'revertOnFailure',
+  'check',
+  'fail',
+  'hint',
   // lambda/record.ts: Ownership; lambda/plan-delete.ts: Verdict; lambda/retry.ts: SettingsError, Operation
-  'record', 'pendingRole', 'wanted', 'stale', 'deleting', 'changedNothing', 'roleArn',
+  'record',
+  'pendingRole',
+  'wanted',
+  'stale',
+  'deleting',
+  'changedNothing',
+  'roleArn',
   // lib/handler-contract.ts: SETTINGS rows, RestoreContext; lambda/context.ts: Ctx
-  'field', 'read', 'restore', 'ownWrite', 'written', 'previousOwner', 'deadline', 'dispose',
+  'field',
+  'read',
+  'restore',
+  'ownWrite',
+  'written',
+  'previousOwner',
+  'deadline',
+  'dispose',
 ];
 
 // A name a built-in also has (JSON.parse, say) would be shortened there too.
-const builtins = [JSON, Object, Array, String, Number, Math, Date, Promise, Buffer, Error, AbortSignal, process, console];
+const builtins = [
+  JSON,
+  Object,
+  Array,
+  String,
+  Number,
+  Math,
+  Date,
+  Promise,
+  Buffer,
+  Error,
+  AbortSignal,
+  process,
+  console,
+];
 for (const name of INTERNAL_PROPERTIES) {
   if (builtins.some((b) => name in b || (b.prototype && name in b.prototype))) {
     throw new Error(`${name} is a built-in's property too: it cannot be shortened`);

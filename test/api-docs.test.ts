@@ -16,6 +16,8 @@ const RENDER_TIMEOUT_MS = 120_000;
 
 /** The public API: what lib/index.ts exports. */
 const PUBLIC_TYPES = [
+  'DriftCheck',
+  'DriftCheckOptions',
   'ProvisioningHook',
   'ProvisioningHookOptions',
   'ProvisioningTemplateSettings',

@@ -370,14 +370,12 @@ export class WireHarness {
     const firstLog = this.logs.length;
     const metrics: Array<Record<string, unknown>> = [];
     const write = process.stdout.write.bind(process.stdout);
-    const spy = jest
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((chunk: string | Uint8Array) => {
-        const text = String(chunk);
-        if (text.startsWith('{"_aws"')) metrics.push(JSON.parse(text) as Record<string, unknown>);
-        else write(chunk);
-        return true;
-      });
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      if (text.startsWith('{"_aws"')) metrics.push(JSON.parse(text) as Record<string, unknown>);
+      else write(chunk);
+      return true;
+    });
     let error: unknown;
     try {
       await (this.handler as unknown as (e: object, c: Context) => Promise<void>)(
