@@ -8,12 +8,13 @@
  */
 import * as path from 'path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ProvisioningHook, ProvisioningTemplateSettings } from '../lib';
+import { DriftCheck, ProvisioningHook, ProvisioningTemplateSettings } from '../lib';
 
 export interface FleetProvisioningStackProps extends StackProps {
   /** Name of a FLEET_PROVISIONING template that exists outside this app. */
@@ -90,6 +91,14 @@ export class FleetProvisioningStack extends Stack {
       enabled: true,
       provisioningRole,
       preProvisioningHook: ProvisioningHook.fromFunction(hook),
+      // Compare the template with these settings every hour; an alarm when they differ.
+      driftCheck: DriftCheck.report(),
+    });
+    new cloudwatch.Alarm(this, 'SensorFleetDrifted', {
+      metric: sensors.metricDrift(),
+      threshold: 1,
+      evaluationPeriods: 1,
+      alarmDescription: 'sensor-fleet differs from what the stack applied (a console change?)',
     });
 
     // 2. A template that exists outside the app: pass its name, and leave it as

@@ -23,7 +23,8 @@ export function acknowledgeNagFindings(handler: Construct): void {
     {
       id: 'Serverless-LambdaDLQ',
       reason:
-        'Only CloudFormation invokes this function, asynchronously, with Custom::IoTProvisioningTemplateSettings events. ' +
+        'CloudFormation invokes this function, asynchronously, with Custom::IoTProvisioningTemplateSettings events ' +
+        '(and a drift check schedule, if asked for, with the stack id: a failed check runs again at the next interval). ' +
         'The handler answers CloudFormation itself before its own timeout; an invocation that still fails shows as a failed stack ' +
         `operation after its ${SERVICE_TIMEOUT.toHumanString()} service timeout and is recorded in the handler's log group. A dead-letter queue would only ` +
         'keep CloudFormation events, pre-signed response URLs included, which are of no use once the stack operation has ended.',

@@ -52,7 +52,7 @@ const iam = require('aws-cdk-lib/aws-iam');
 const iot = require('aws-cdk-lib/aws-iot');
 const lambda = require('aws-cdk-lib/aws-lambda');
 const { AwsSolutionsChecks, ServerlessChecks } = require('cdk-nag');
-const { ProvisioningHook, ProvisioningTemplateSettings } = require('${PKG.name}');
+const { DriftCheck, ProvisioningHook, ProvisioningTemplateSettings } = require('${PKG.name}');
 
 const outdir = process.argv[2];
 const app = new App({ outdir });
@@ -70,6 +70,7 @@ new ProvisioningTemplateSettings(stack, 'Paired', {
   enabled: true,
   provisioningRole: role,
   preProvisioningHook: ProvisioningHook.fromFunction(hook),
+  driftCheck: DriftCheck.restore(),
 });
 new ProvisioningTemplateSettings(stack, 'Existing', { templateName: 'existing-fleet', defaultVersionId: 2 });
 // The user's own function, pinned to an older runtime: both packs must flag it, so a clean result is not an empty run.
