@@ -17,6 +17,7 @@ import {
   pinnedVersionWarning,
   propErrors,
 } from './checks';
+import { hookWarnings } from './hook-checks';
 import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SettingsProperties } from './handler-contract';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
@@ -154,8 +155,14 @@ export class ProvisioningTemplateSettings extends Construct {
       }),
     );
     this.node.addValidation({
-      // The removal policy is checked at synth, after aspects such as RemovalPolicies have run.
-      validate: () => [...errors, ...(hook ? retainedHookErrors(cfn, hook.hookFunction, provider) : [])],
+      // The removal policy and the hook function's settings are checked at synth, after aspects have run.
+      validate: () => {
+        if (!hook) {
+          return errors;
+        }
+        hookWarnings(hook.hookFunction).forEach((w) => Annotations.of(this).addWarningV2(w.id, w.message));
+        return [...errors, ...retainedHookErrors(cfn, hook.hookFunction, provider)];
+      },
     });
 
     this.templateName = props.templateName;
