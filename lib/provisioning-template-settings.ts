@@ -8,6 +8,7 @@ import {
   Resource,
   Stack,
 } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct, IConstruct } from 'constructs';
 import {
   HOOK_ACCOUNT_UNKNOWN_WARNING_ID,
@@ -19,6 +20,7 @@ import {
 } from './checks';
 import { hookWarnings } from './hook-checks';
 import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SettingsProperties } from './handler-contract';
+import { registerThingCalls, registerThingFailed, templateMetric } from './metrics';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
 import { ProvisioningTemplateSettingsProps } from './props';
@@ -167,5 +169,48 @@ export class ProvisioningTemplateSettings extends Construct {
 
     this.templateName = props.templateName;
     this.templateArn = resource.getAttString(ATTR_TEMPLATE_ARN);
+  }
+
+  /**
+   * A metric AWS IoT publishes for this template: namespace `AWS/IoT`,
+   * dimension `TemplateName` set to `templateName`; by default the average
+   * over 5 minutes. `props` override any of these.
+   *
+   * Metric names and their statistics: AWS IoT Core Developer Guide, "AWS IoT
+   * metrics and dimensions", "Device provisioning metrics".
+   *
+   * @see https://docs.aws.amazon.com/iot/latest/developerguide/metrics_dimensions.html#provisioning-metrics
+   * @param metricName a metric of the `AWS/IoT` namespace with the `TemplateName` dimension, such as `RegisterThingFailed`
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return templateMetric(this, metricName, props);
+  }
+
+  /**
+   * Failed registrations by fleet provisioning with this template:
+   * `RegisterThingFailed` (namespace `AWS/IoT`, dimension `TemplateName`),
+   * the Sum over 5 minutes, which AWS documents "to report the number of
+   * failed calls" of the RegisterThing MQTT API (each call counts 1 when it
+   * fails, 0 when it succeeds). A registration fails, among other reasons,
+   * when the pre-provisioning hook fails, does not allow the device, or does
+   * not answer within 5 seconds. No data when no device registers.
+   *
+   * @see https://docs.aws.amazon.com/iot/latest/developerguide/metrics_dimensions.html#provisioning-metrics
+   */
+  public metricRegisterThingFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return registerThingFailed(this, props);
+  }
+
+  /**
+   * Registrations by fleet provisioning with this template, failed or not:
+   * `RegisterThingFailed` (namespace `AWS/IoT`, dimension `TemplateName`),
+   * the SampleCount over 5 minutes, which AWS documents "to report the total
+   * number of successful and failed calls" of the RegisterThing MQTT API.
+   * With `metricRegisterThingFailed()`, the share of registrations that fail.
+   *
+   * @see https://docs.aws.amazon.com/iot/latest/developerguide/metrics_dimensions.html#provisioning-metrics
+   */
+  public metricRegisterThingCalls(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return registerThingCalls(this, props);
   }
 }
