@@ -13,8 +13,8 @@ import { HOOK_CONCURRENCY_WARNING_ID, HOOK_TIMEOUT_WARNING_ID } from '../lib/hoo
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 
-function hookFunction(stack: Stack, props: Partial<lambda.FunctionProps> = {}, id = 'Hook') {
-  return new lambda.Function(stack, id, {
+function hookFunction(stack: Stack, props: Partial<lambda.FunctionProps> = {}) {
+  return new lambda.Function(stack, 'Hook', {
     runtime: lambda.Runtime.NODEJS_24_X,
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({ allowProvisioning: true })'),
@@ -195,6 +195,15 @@ describe('a hook given as an alias or a version: the invoke permission names wha
     );
     // Qualified: not the unqualified function's ARN, which Lambda would not apply to a call of the alias or version.
     expect(JSON.stringify(targetArn)).not.toMatch(/"Fn::GetAtt":\["Hook[0-9A-F]+","Arn"\]/);
+  });
+
+  test('$LATEST (fn.latestVersion) is taken as the function: Lambda takes no permission on $LATEST, and the unqualified ARN invokes it', () => {
+    const { template } = withHook((s) => hookFunction(s).latestVersion);
+    const [resource] = Object.values(template.findResources(RESOURCE_TYPE));
+    const [permission] = Object.values(template.findResources('AWS::Lambda::Permission'));
+    const functionArn = { 'Fn::GetAtt': [expect.stringMatching(/^Hook/), 'Arn'] };
+    expect(resource.Properties.PreProvisioningHook.TargetArn).toEqual(functionArn);
+    expect(permission.Properties.FunctionName).toEqual(functionArn);
   });
 });
 
