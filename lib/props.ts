@@ -74,6 +74,13 @@ export interface ProvisioningTemplateSettingsProps {
    * A hook on a template of the same stack whose `templateType` is not
    * FLEET_PROVISIONING is an error at synth.
    *
+   * AWS IoT waits 5 seconds for the hook's answer, then fails the
+   * registration: a hook function defined in the app (or an alias or version
+   * of one) whose timeout is over 5 seconds is a warning at synth, as is one
+   * whose reserved concurrency is 0 (Lambda throttles every call of it). An
+   * alias or a version works as the hook: AWS IoT is granted permission to
+   * invoke the qualified ARN the template names.
+   *
    * Removing the hook from these props removes it from the template, provided
    * the template's hook is still the one this construct set.
    *

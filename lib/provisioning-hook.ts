@@ -23,9 +23,14 @@ export class ProvisioningHook {
   /**
    * A hook backed by a Lambda function. The construct grants
    * `iot.amazonaws.com` permission to invoke it, for this account's templates.
+   *
+   * An alias or a version works as well: the template names its qualified
+   * ARN, and so does the permission. `fn.latestVersion` is taken as `fn`
+   * itself, whose unqualified ARN invokes `$LATEST`: Lambda takes no
+   * permission on `$LATEST`.
    */
   public static fromFunction(hookFunction: lambda.IFunction, options: ProvisioningHookOptions = {}): ProvisioningHook {
-    return new ProvisioningHook(hookFunction, options.payloadVersion ?? DEFAULT_PAYLOAD_VERSION);
+    return new ProvisioningHook(withoutLatest(hookFunction), options.payloadVersion ?? DEFAULT_PAYLOAD_VERSION);
   }
 
   /** The Lambda function AWS IoT invokes. */
@@ -43,4 +48,14 @@ export class ProvisioningHook {
     this.hookFunction = hookFunction;
     this.payloadVersion = payloadVersion;
   }
+}
+
+/**
+ * `fn.latestVersion` as the function behind it. A permission for its
+ * qualified ARN (`...:$LATEST`) could not be created: "Lambda does not support
+ * adding policies to version $LATEST" (Lambda API Reference, AddPermission).
+ */
+function withoutLatest(fn: lambda.IFunction): lambda.IFunction {
+  const version = fn as Partial<lambda.IVersion>;
+  return version.version === '$LATEST' && version.lambda ? version.lambda : fn;
 }

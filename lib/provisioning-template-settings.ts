@@ -8,6 +8,7 @@ import {
   Resource,
   Stack,
 } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct, IConstruct } from 'constructs';
 import {
   HOOK_ACCOUNT_UNKNOWN_WARNING_ID,
@@ -17,16 +18,11 @@ import {
   pinnedVersionWarning,
   propErrors,
 } from './checks';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DriftCheck } from './drift-check';
 import { DriftSchedule, intervalProblem } from './drift-schedule';
-import {
-  ATTR_TEMPLATE_ARN,
-  DRIFT_METRIC,
-  METRIC_NAMESPACE,
-  RESOURCE_TYPE,
-  SettingsProperties,
-} from './handler-contract';
+import { hookWarnings } from './hook-checks';
+import { ATTR_TEMPLATE_ARN, RESOURCE_TYPE, SettingsProperties } from './handler-contract';
+import { driftMetric, registerThingCalls, registerThingFailed, templateMetric } from './metrics';
 import { SERVICE_TIMEOUT, SettingsProvider } from './provider';
 import { TemplateRegistry } from './registry';
 import { ProvisioningTemplateSettingsProps } from './props';
@@ -173,12 +169,61 @@ export class ProvisioningTemplateSettings extends Construct {
       }),
     );
     this.node.addValidation({
-      // The removal policy is checked at synth, after aspects such as RemovalPolicies have run.
-      validate: () => [...errors, ...(hook ? retainedHookErrors(cfn, hook.hookFunction, provider) : [])],
+      // The removal policy and the hook function's settings are checked at synth, after aspects have run.
+      validate: () => {
+        if (!hook) {
+          return errors;
+        }
+        hookWarnings(hook.hookFunction).forEach((w) => Annotations.of(this).addWarningV2(w.id, w.message));
+        return [...errors, ...retainedHookErrors(cfn, hook.hookFunction, provider)];
+      },
     });
 
     this.templateName = props.templateName;
     this.templateArn = resource.getAttString(ATTR_TEMPLATE_ARN);
+  }
+
+  /**
+   * A metric AWS IoT publishes for this template: namespace `AWS/IoT`,
+   * dimension `TemplateName` set to `templateName`; by default the average
+   * over 5 minutes. `props` override any of these.
+   *
+   * Metric names and their statistics: AWS IoT Core Developer Guide, "AWS IoT
+   * metrics and dimensions", "Device provisioning metrics".
+   *
+   * @see https://docs.aws.amazon.com/iot/latest/developerguide/metrics_dimensions.html#provisioning-metrics
+   * @param metricName a metric of the `AWS/IoT` namespace with the `TemplateName` dimension, such as `RegisterThingFailed`
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return templateMetric(this, metricName, props);
+  }
+
+  /**
+   * Failed registrations by fleet provisioning with this template:
+   * `RegisterThingFailed` (namespace `AWS/IoT`, dimension `TemplateName`),
+   * the Sum over 5 minutes, which AWS documents "to report the number of
+   * failed calls" of the RegisterThing MQTT API (each call counts 1 when it
+   * fails, 0 when it succeeds). A registration fails, among other reasons,
+   * when the pre-provisioning hook fails, does not allow the device, or does
+   * not answer within 5 seconds. No data when no device registers.
+   *
+   * @see https://docs.aws.amazon.com/iot/latest/developerguide/metrics_dimensions.html#provisioning-metrics
+   */
+  public metricRegisterThingFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return registerThingFailed(this, props);
+  }
+
+  /**
+   * Registrations by fleet provisioning with this template, failed or not:
+   * `RegisterThingFailed` (namespace `AWS/IoT`, dimension `TemplateName`),
+   * the SampleCount over 5 minutes, which AWS documents "to report the total
+   * number of successful and failed calls" of the RegisterThing MQTT API.
+   * With `metricRegisterThingFailed()`, the share of registrations that fail.
+   *
+   * @see https://docs.aws.amazon.com/iot/latest/developerguide/metrics_dimensions.html#provisioning-metrics
+   */
+  public metricRegisterThingCalls(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return registerThingCalls(this, props);
   }
 
   /**
@@ -193,16 +238,6 @@ export class ProvisioningTemplateSettings extends Construct {
     if (!this.driftCheck) {
       throw new Error(`[${this.node.path}] metricDrift() needs a drift check: set the driftCheck prop.`);
     }
-    // Loaded here: synth that never asks for a metric does not load aws-cloudwatch.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Metric } = require('aws-cdk-lib/aws-cloudwatch') as typeof cloudwatch;
-    return new Metric({
-      namespace: METRIC_NAMESPACE,
-      metricName: DRIFT_METRIC,
-      dimensionsMap: { TemplateName: this.templateName },
-      statistic: 'Maximum',
-      period: this.driftCheck.interval,
-      ...props,
-    });
+    return driftMetric(this, this.driftCheck.interval, props);
   }
 }

@@ -45,6 +45,16 @@ const CHECKS: { name: string; api: RegExp; docs: RegExp }[] = [
     api: /FLEET_PROVISIONING is an error at synth/,
     docs: /not `FLEET_PROVISIONING`/,
   },
+  {
+    name: 'hook timeout over 5 seconds',
+    api: /whose timeout is over 5 seconds is a warning/,
+    docs: /hookTimeoutTooLong/,
+  },
+  {
+    name: 'hook reserved concurrency 0',
+    api: /whose reserved concurrency is 0 \(Lambda throttles every call/,
+    docs: /hookReservedConcurrencyZero/,
+  },
   { name: 'SNAPSHOT refused', api: /`RemovalPolicy\.SNAPSHOT` is refused/, docs: /`SNAPSHOT`: refused/ },
   { name: 'RETAIN with a hook', api: /RETAIN policies are refused at synth/, docs: /RETAIN policy\s+with a hook/ },
 ];
