@@ -17,7 +17,7 @@ const ROOT = path.join(__dirname, '..');
 const PACKAGE = 'cdk-iot-provisioning-template-settings';
 const LIB = path.join(ROOT, 'lib');
 /** The files whose marked blocks are checked. */
-const FILES = ['docs/operating.md'];
+const FILES = ['docs/operating.md', 'docs/drift-check.md', 'README.md'];
 const MARKED_BLOCK = /^<!-- checked: synthesized by test\/docs-examples\.test\.ts -->\n\n```ts\n([\s\S]*?)^```$/gm;
 
 interface Example {
@@ -43,6 +43,7 @@ function moduleOf(code: string): string {
     `import type { Stack as ExampleStack } from 'aws-cdk-lib';`,
     `import type { ProvisioningTemplateSettings as ExampleSettings } from ${JSON.stringify(LIB)};`,
     'export function example(this: ExampleStack, settings: ExampleSettings): void {',
+    'void settings; // an example may not use it',
     text(body),
     '}',
   ].join('\n');
@@ -113,9 +114,12 @@ describe('checked examples of the docs', () => {
     errors = typeErrors(new Map(sources.map((s, i) => [fileName(i), s])));
   }, 60_000);
 
-  test('there are some: docs/operating.md has the alarm on failed registrations', () => {
-    expect(examples.length).toBeGreaterThanOrEqual(1);
+  test('there are some: the alarms on failed registrations and on drift, in docs/ and the README', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(4);
     expect(examples[0].code).toContain('metricRegisterThingFailed()');
+    expect(examples.filter((e) => e.name.startsWith('docs/drift-check.md'))[0].code).toContain('metricDrift()');
+    const readme = examples.filter((e) => e.name.startsWith('README.md'));
+    expect(readme.map((e) => e.code).join('')).toMatch(/metricRegisterThingFailed\(\)[\s\S]*metricDrift\(\)/);
   });
 
   test.each(examples.map((e, i) => ({ ...e, i })))(
@@ -125,10 +129,17 @@ describe('checked examples of the docs', () => {
       const metrics = alarmMetrics(synthesize(sources[i]));
       expect(metrics.length).toBeGreaterThanOrEqual(1);
       for (const metric of metrics) {
-        expect(metric).toEqual({
-          namespace: 'AWS/IoT',
-          metricName: 'RegisterThingFailed',
-          dimensions: [{ Name: 'TemplateName', Value: 'sensor-fleet' }],
+        // AWS IoT's registration metric of the example's template, or the drift check's of a template it adds.
+        expect([
+          { namespace: 'AWS/IoT', metricName: 'RegisterThingFailed', template: 'sensor-fleet' },
+          { namespace: 'IoTProvisioningTemplateSettings', metricName: 'DriftedSettings', template: 'gateway-fleet' },
+        ]).toContainEqual({
+          namespace: metric.namespace,
+          metricName: metric.metricName,
+          template:
+            metric.dimensions?.length === 1 &&
+            metric.dimensions[0].Name === 'TemplateName' &&
+            metric.dimensions[0].Value,
         });
       }
     },
