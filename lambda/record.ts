@@ -13,7 +13,9 @@
  *   event puts it back;
  * - the pending-role tag says that a rollback could put back everything but
  *   the provisioning role (iam:PassRole refused), so a later Delete keeps
- *   the record for whoever fixes it by hand.
+ *   the record for whoever fixes it by hand;
+ * - with a drift check, the applied tags keep what the owner's last Create or
+ *   Update wrote, which the check (lambda/drift.ts) compares with the template.
  */
 import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
