@@ -17,6 +17,8 @@ import {
   TemplateWrite,
 } from '../lib/handler-contract';
 import {
+  HOOK_TAG,
+  OWNER_TAG,
   Ownership,
   ownerTags,
   propsDigest,
@@ -136,6 +138,14 @@ function claim(
   return unchanged && remove.length === 0 ? undefined : { set, remove };
 }
 
+/** The tag step that puts the tags `keys` name back as `tags` has them. */
+function untag(tags: Tags, keys: string[]): Step {
+  return {
+    set: Object.fromEntries(Object.entries(tags).filter(([key]) => keys.includes(key))),
+    remove: keys.filter((key) => !(key in tags)),
+  };
+}
+
 /** The record an event takes: an earlier delivery's (it already wrote), or what the template has now. */
 function recordFor(f: Facts, own: Ownership): TemplateRecord {
   const mine = own.owner === f.event.me;
@@ -207,14 +217,7 @@ export function planApply(f: Facts): Plan | Need {
   const base = { templateName: name, enabled: f.template.enabled };
   // The tags exactly as they were (the previous owner's record included); for a redelivery, whose
   // tags were already ours, handed back to the previous owner.
-  const back = tagStep
-    ? {
-        set: Object.fromEntries(
-          Object.entries(tags).filter(([key]) => key in tagStep.set || tagStep.remove.includes(key)),
-        ),
-        remove: Object.keys(tagStep.set).filter((key) => !(key in tags)),
-      }
-    : release(tags, record);
+  const back = tagStep ? untag(tags, [...Object.keys(tagStep.set), ...tagStep.remove]) : release(tags, record);
   const revert = [...writeSteps(restoreWrites(record, fieldsOf(props), write, base)), back];
   return {
     why: 'takeover',
@@ -268,6 +271,11 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
     ...template,
     preProvisioningHook: desiredWrite(props).preProvisioningHook ?? template.preProvisioningHook,
   };
-  const revert = writeSteps(updateWrites(old, props, records ? record : undefined, after));
+  // Undone, the owner and hook tags go back too, so the hook tag names the hook the template has again; the
+  // record stays, for the rollback's Update that may come next (it names the same previous owner).
+  const revert = [
+    ...writeSteps(updateWrites(old, props, records ? record : undefined, after)),
+    ...(tagStep ? [untag(tags, [OWNER_TAG, HOOK_TAG])] : []),
+  ];
   return writes.length === 0 ? { why, details, steps } : { why, details, steps, check: true, revert };
 }
