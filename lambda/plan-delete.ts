@@ -70,14 +70,18 @@ export function planDelete(f: Facts): Plan | Need {
   const to = own.record?.owner;
   if (to && to !== me) {
     // The resource this one took the template from is still there (its Delete would have signed off):
-    // the template goes back to it, with the hook it manages.
+    // the template goes back to it, with the hook it manages (written if either of them has one).
     const hook = own.record?.ownerHook;
     const write = {
       templateName: props.TemplateName,
       enabled: f.template.enabled,
       ...(hook ? { preProvisioningHook: { targetArn: hook } } : { removePreProvisioningHook: true }),
     };
-    return { why: 'handed back', details: { to }, steps: [...(ours ? [{ write }] : []), release(f.tags, own.record)] };
+    return {
+      why: 'handed back',
+      details: { to },
+      steps: [...(ours || hook ? [{ write }] : []), release(f.tags, own.record)],
+    };
   }
   return { why: 'our hook and tags off', steps: [...hookOff, release(f.tags, undefined)] };
 }

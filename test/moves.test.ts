@@ -26,6 +26,7 @@ const at = <E extends CloudFormationCustomResourceEvent>(event: E, stackId: stri
   StackId: stackId,
 });
 const PREFIX = 'iot-provisioning-template-settings:';
+const OWNER = `${PREFIX}owner`;
 const hookOn = (name = NAME) => h.iot.template(name)!.preProvisioningHook?.targetArn;
 
 /** X in stack A, then Y in stack B takes the template over (a move from A to B started). */
@@ -134,6 +135,20 @@ test("a cancelled Update that ran after its rollback, undone, leaves the owner's
   h.cfnApi.stackStatus = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
   expectSuccess(await h.send(at(h.deleteEvent(NAME, P1, 'S'), A)), NAME); // the move finished
   expect(hookOn()).toBe(H1.TargetArn);
+});
+
+test("an abandoned move whose new copy dropped the hook: the old copy's hook goes back on", async () => {
+  h.iot.putTemplate(NAME, AS_IT_WAS);
+  await moveStarted();
+  const noHook = settings({ TemplateName: NAME, Description: 'new' });
+  h.cfnApi.stackStatus = 'UPDATE_IN_PROGRESS';
+  expectSuccess(await h.send(at(h.updateEvent(NAME, noHook, P1, 'S'), B)), NAME);
+  expect(hookOn()).toBeUndefined();
+
+  h.cfnApi.stackStatus = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+  expectSuccess(await h.send(at(h.deleteEvent(NAME, noHook, 'S'), B)), NAME); // the move abandoned
+  expect(hookOn()).toBe(H1.TargetArn);
+  expect(h.iot.tagsOf(NAME)![OWNER]).toBe('Fleet/S/11111111');
 });
 
 // Passes on b01bc57 too: it keeps the fix above from putting back the older record, which the rollback's Update
