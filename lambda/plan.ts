@@ -120,8 +120,7 @@ export function fieldsOf(props: SettingsProperties): SettingField[] {
 /** Tags that hand the template back to the record's previous owner, or take ours off (`tags`: what it has). */
 export function release(tags: Tags, record: TemplateRecord | undefined): Step {
   const to = record?.owner;
-  const ours = ownerTags('', '');
-  const remove = [...recordKeys(tags), ...(to ? [] : Object.keys(ours).filter((key) => key in tags))];
+  const remove = [...recordKeys(tags), ...(to ? [] : [OWNER_TAG, HOOK_TAG].filter((key) => key in tags))];
   return { set: to ? ownerTags(to, record.ownerHook) : {}, remove };
 }
 
@@ -266,7 +265,7 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
     : `update${left.length > 0 ? '; no longer managed, left as it is' : ''}${hookKept ? '; another hook now; left alone' : ''}`;
   const details = { noLongerManaged: left, hook: hookKept ? template.preProvisioningHook?.targetArn : undefined };
   const steps = [...(tagStep ? [tagStep] : []), ...writeSteps(writes)];
-  // What the rollback's Update would write after this one.
+  // What the rollback's Update would write after this one (from the record this plan uses, if any).
   const after = {
     ...template,
     preProvisioningHook: desiredWrite(props).preProvisioningHook ?? template.preProvisioningHook,
@@ -274,8 +273,8 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
   // Undone, the owner and hook tags go back too, so the hook tag names the hook the template has again; the
   // record stays, for the rollback's Update that may come next (it names the same previous owner).
   const revert = [
-    ...writeSteps(updateWrites(old, props, records ? record : undefined, after)),
+    ...writeSteps(updateWrites(old, props, record, after)),
     ...(tagStep ? [untag(tags, [OWNER_TAG, HOOK_TAG])] : []),
   ];
-  return writes.length === 0 ? { why, details, steps } : { why, details, steps, check: true, revert };
+  return { why, details, steps, ...(writes.length > 0 && { check: true, revert }) };
 }
