@@ -159,18 +159,20 @@ function recordFor(f: Facts, own: Ownership): TemplateRecord {
  * The writes that take the template from the settings `from` manages to
  * those `to` manages: `to`'s values; a setting only `from` managed is put
  * back from `record` when given (the rollback of the event that took it),
- * else left as it is, except a hook `from` set, which comes off.
+ * else left as it is, except a hook `from` set, which comes off (`set`: the
+ * tags do not say that the owner, this resource, manages another).
  */
 function updateWrites(
   to: SettingsProperties,
   from: SettingsProperties,
   record: TemplateRecord | undefined,
   current: TemplateRead,
+  set = true,
 ): TemplateWrite[] {
   const write = desiredWrite(to);
   const leaving = fieldsOf(from).filter((field) => !fieldsOf(to).includes(field));
   const hook = from.PreProvisioningHook?.TargetArn;
-  if (leaving.includes('preProvisioningHook') && !record && current.preProvisioningHook?.targetArn === hook) {
+  if (leaving.includes('preProvisioningHook') && !record && set && current.preProvisioningHook?.targetArn === hook) {
     write.removePreProvisioningHook = true;
   }
   if (Object.keys(write).length === 1 && (!record || leaving.length === 0)) return [];
@@ -253,7 +255,9 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
       );
     }
   }
-  const writes = updateWrites(props, old, rollback ? own.record : undefined, template);
+  // A hook the old properties name that the hook tag does not: that Update never set it (cancelled, still queued).
+  const set = own.owner !== me || own.hook === old.PreProvisioningHook?.TargetArn;
+  const writes = updateWrites(props, old, rollback ? own.record : undefined, template, set);
   // One that adds a setting, or takes the template back from another owner, records first.
   const records = added.length > 0 || (own.owner !== undefined && own.owner !== me);
   const record = records ? recordFor(f, own) : rollback ? own.record : undefined;

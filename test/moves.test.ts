@@ -168,3 +168,40 @@ test('a cancelled Update that ran before its rollback, undone: the rollback stil
   expectSuccess(await h.send(at(h.updateEvent(NAME, described, P1, 'S'), B)), NAME);
   expect(hookOn()).toBe(H1.TargetArn);
 });
+
+describe('a failed Update of the new copy that adds the hook the old copy manages (two copies mid-move)', () => {
+  const described = settings({ TemplateName: NAME, Description: 'd' });
+
+  test('cancelled, and run after its rollback: the old copy keeps its hook', async () => {
+    h.iot.putTemplate(NAME, AS_IT_WAS);
+    h.cfnApi.stackStatus = 'CREATE_IN_PROGRESS';
+    expectSuccess(await h.send(at(h.createEvent(P1, 'S'), A)), NAME);
+    expectSuccess(await h.send(at(h.createEvent(described, 'S'), B)), NAME); // H1 left on
+    const owner = (tags = h.iot.tagsOf(NAME)!) => [tags[OWNER], tags[`${PREFIX}hook`]];
+    const before = owner();
+
+    // The rollback's Update runs while the cancelled Update still waits in Lambda's queue.
+    h.cfnApi.stackStatus = 'UPDATE_ROLLBACK_IN_PROGRESS';
+    expectSuccess(await h.send(at(h.updateEvent(NAME, described, P1, 'S'), B)), NAME);
+    expect(hookOn()).toBe(H1.TargetArn);
+    const cancelled = await h.send(at(h.updateEvent(NAME, P1, described, 'S'), B), { ignored: true });
+    expect(cancelled.response?.Reason).toMatch(/stopped updating this resource while it was being written/);
+    expect(hookOn()).toBe(H1.TargetArn);
+    expect(owner()).toEqual(before);
+  });
+
+  test("rolled back, the rollback's Update delivered twice: the old copy keeps its hook", async () => {
+    h.iot.putTemplate(NAME, AS_IT_WAS);
+    h.cfnApi.stackStatus = 'CREATE_IN_PROGRESS';
+    expectSuccess(await h.send(at(h.createEvent(P1, 'S'), A)), NAME);
+    expectSuccess(await h.send(at(h.createEvent(described, 'S'), B)), NAME);
+    h.cfnApi.stackStatus = 'UPDATE_IN_PROGRESS';
+    expectSuccess(await h.send(at(h.updateEvent(NAME, P1, described, 'S'), B)), NAME);
+
+    h.cfnApi.stackStatus = 'UPDATE_ROLLBACK_IN_PROGRESS';
+    const back = at(h.updateEvent(NAME, described, P1, 'S'), B);
+    expectSuccess(await h.send(back), NAME);
+    expectSuccess(await h.send(back), NAME); // at once: CloudFormation still waits for an answer
+    expect(hookOn()).toBe(H1.TargetArn);
+  });
+});
