@@ -96,9 +96,10 @@ export function describeTemplate(ctx: Ctx, templateName: string): Promise<Templa
 
 /** `roleArn`: the provisioning role the template will have, named if AWS IoT cannot assume it. */
 export async function updateTemplate(ctx: Ctx, input: TemplateWrite, roleArn?: string): Promise<void> {
-  log('UpdateProvisioningTemplate', { ...input });
+  const operation = 'UpdateProvisioningTemplate';
+  log(operation, { ...input });
   const { templateName } = input;
-  await send(ctx, 'iot', 'UpdateProvisioningTemplate', input, { templateName, write: true, roleArn });
+  await send(ctx, 'iot', operation, input, { templateName, write: true, roleArn });
 }
 
 /** Who sent the event: its stack and its logical id there. */

@@ -3,7 +3,7 @@
  * overtook (the shared types are in lambda/plan.ts).
  */
 import { CREATE_FAILED_MARKER, desiredWrite, SettingsProperties, TemplateWrite } from '../lib/handler-contract';
-import { done, Facts, fieldsOf, isNeed, need, Need, Plan, release, stackPhase, Step } from './plan';
+import { done, Facts, FROM_RECORD, fieldsOf, isNeed, need, Need, Plan, release, stackPhase, Step } from './plan';
 import {
   PENDING_ROLE_TAG,
   propsDigest,
@@ -70,14 +70,18 @@ export function planDelete(f: Facts): Plan | Need {
   const to = own.record?.owner;
   if (to && to !== me) {
     // The resource this one took the template from is still there (its Delete would have signed off):
-    // the template goes back to it, with the hook it manages.
+    // the template goes back to it, with the hook it manages (written if either of them has one).
     const hook = own.record?.ownerHook;
     const write = {
       templateName: props.TemplateName,
       enabled: f.template.enabled,
       ...(hook ? { preProvisioningHook: { targetArn: hook } } : { removePreProvisioningHook: true }),
     };
-    return { why: 'handed back', details: { to }, steps: [...(ours ? [{ write }] : []), release(f.tags, own.record)] };
+    return {
+      why: 'handed back',
+      details: { to },
+      steps: [...(ours || hook ? [{ write }] : []), release(f.tags, own.record)],
+    };
   }
   return { why: 'our hook and tags off', steps: [...hookOff, release(f.tags, undefined)] };
 }
@@ -116,7 +120,7 @@ function restorePlan(f: Facts, record: TemplateRecord): Plan {
     steps.push({ write: role, hint: pendingRoleHint(props.TemplateName, arn) });
   }
   steps.push(release({ ...f.tags!, [PENDING_ROLE_TAG]: '' }, record));
-  return { why: 'rollback: put back from the record', steps };
+  return { why: FROM_RECORD, steps };
 }
 
 function pendingRoleHint(templateName: string, role: string): string {

@@ -19,7 +19,9 @@ import {
 import {
   Applied,
   APPLIED_TAG,
+  HOOK_TAG,
   keysOf,
+  OWNER_TAG,
   Ownership,
   pieces,
   ownerTags,
@@ -95,6 +97,8 @@ export interface Plan {
 export const need = (what: Need['need']): Need => ({ need: what });
 export const isNeed = (x: unknown): x is Need => typeof x === 'object' && x !== null && 'need' in x;
 export const done = (why: string): Plan => ({ why, steps: [] });
+/** The log line of a rollback that puts settings back from the record. */
+export const FROM_RECORD = 'rollback: put back from the record';
 const refuse = (fail: string): Plan => ({ why: 'refused', steps: [], fail });
 
 /** Where the stack is: any ROLLBACK status, DELETE_*, or anything else. */
@@ -122,11 +126,10 @@ export function fieldsOf(props: SettingsProperties): SettingField[] {
 /** Tags that hand the template back to the record's previous owner, or take ours off (`tags`: what it has). */
 export function release(tags: Tags, record: TemplateRecord | undefined): Step {
   const to = record?.owner;
-  const ours = ownerTags('', '');
   const remove = [
     ...recordKeys(tags),
     ...keysOf(tags, APPLIED_TAG),
-    ...(to ? [] : Object.keys(ours).filter((key) => key in tags)),
+    ...(to ? [] : [OWNER_TAG, HOOK_TAG].filter((key) => key in tags)),
   ];
   return { set: to ? ownerTags(to, record.ownerHook) : {}, remove };
 }
@@ -155,6 +158,14 @@ function claim(
   return unchanged && remove.length === 0 ? undefined : { set, remove };
 }
 
+/** The tag step that puts the tags `keys` name back as `tags` has them. */
+function untag(tags: Tags, keys: string[]): Step {
+  return {
+    set: Object.fromEntries(Object.entries(tags).filter(([key]) => keys.includes(key))),
+    remove: keys.filter((key) => !(key in tags)),
+  };
+}
+
 /** The record an event takes: an earlier delivery's (it already wrote), or what the template has now. */
 function recordFor(f: Facts, own: Ownership): TemplateRecord {
   const mine = own.owner === f.event.me;
@@ -169,18 +180,20 @@ function recordFor(f: Facts, own: Ownership): TemplateRecord {
  * The writes that take the template from the settings `from` manages to
  * those `to` manages: `to`'s values; a setting only `from` managed is put
  * back from `record` when given (the rollback of the event that took it),
- * else left as it is, except a hook `from` set, which comes off.
+ * else left as it is, except a hook `from` set, which comes off (`set`: the
+ * tags do not say that the owner, this resource, manages another).
  */
 function updateWrites(
   to: SettingsProperties,
   from: SettingsProperties,
   record: TemplateRecord | undefined,
   current: TemplateRead,
+  set = true,
 ): TemplateWrite[] {
   const write = desiredWrite(to);
   const leaving = fieldsOf(from).filter((field) => !fieldsOf(to).includes(field));
   const hook = from.PreProvisioningHook?.TargetArn;
-  if (leaving.includes('preProvisioningHook') && !record && current.preProvisioningHook?.targetArn === hook) {
+  if (leaving.includes('preProvisioningHook') && !record && set && current.preProvisioningHook?.targetArn === hook) {
     write.removePreProvisioningHook = true;
   }
   if (Object.keys(write).length === 1 && (!record || leaving.length === 0)) return [];
@@ -226,14 +239,7 @@ export function planApply(f: Facts): Plan | Need {
   const base = { templateName: name, enabled: f.template.enabled };
   // The tags exactly as they were (the previous owner's record included); for a redelivery, whose
   // tags were already ours, handed back to the previous owner.
-  const back = tagStep
-    ? {
-        set: Object.fromEntries(
-          Object.entries(tags).filter(([key]) => key in tagStep.set || tagStep.remove.includes(key)),
-        ),
-        remove: Object.keys(tagStep.set).filter((key) => !(key in tags)),
-      }
-    : release(tags, record);
+  const back = tagStep ? untag(tags, [...Object.keys(tagStep.set), ...tagStep.remove]) : release(tags, record);
   const revert = [...writeSteps(restoreWrites(record, fieldsOf(props), write, base)), back];
   return {
     why: 'takeover',
@@ -270,7 +276,9 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
       );
     }
   }
-  const writes = updateWrites(props, old, rollback ? own.record : undefined, template);
+  // A hook the old properties name that the hook tag does not: that Update never set it (cancelled, still queued).
+  const set = own.owner !== me || own.hook === old.PreProvisioningHook?.TargetArn;
+  const writes = updateWrites(props, old, rollback ? own.record : undefined, template, set);
   // One that adds a setting, or takes the template back from another owner, records first.
   const records = added.length > 0 || (own.owner !== undefined && own.owner !== me);
   const record = records ? recordFor(f, own) : rollback ? own.record : undefined;
@@ -278,15 +286,20 @@ function planUpdate(f: Facts, tags: Tags, own: Ownership, old: SettingsPropertie
   const left = dropped.filter((field) => field !== 'preProvisioningHook');
   const hookKept = dropped.length > left.length && !rollback && !writes[0]?.removePreProvisioningHook;
   const why = rollback
-    ? 'rollback: put back from the record'
+    ? FROM_RECORD
     : `update${left.length > 0 ? '; no longer managed, left as it is' : ''}${hookKept ? '; another hook now; left alone' : ''}`;
   const details = { noLongerManaged: left, hook: hookKept ? template.preProvisioningHook?.targetArn : undefined };
   const steps = [...(tagStep ? [tagStep] : []), ...writeSteps(writes)];
-  // What the rollback's Update would write after this one.
+  // What the rollback's Update would write after this one (from the record this plan uses, if any).
   const after = {
     ...template,
     preProvisioningHook: desiredWrite(props).preProvisioningHook ?? template.preProvisioningHook,
   };
-  const revert = writeSteps(updateWrites(old, props, records ? record : undefined, after));
-  return writes.length === 0 ? { why, details, steps } : { why, details, steps, check: true, revert };
+  // Undone, the owner and hook tags go back too, so the hook tag names the hook the template has again; the
+  // record stays, for the rollback's Update that may come next (it names the same previous owner).
+  const revert = [
+    ...writeSteps(updateWrites(old, props, record, after)),
+    ...(tagStep ? [untag(tags, [OWNER_TAG, HOOK_TAG])] : []),
+  ];
+  return { why, details, steps, ...(writes.length > 0 && { check: true, revert }) };
 }

@@ -54,6 +54,7 @@ export class DriftSchedule extends Construct {
       action: 'lambda:InvokeFunction',
       functionName: provider.function.attrArn,
       principal: 'events.amazonaws.com',
+      sourceAccount: Stack.of(this).account,
       sourceArn: rule.attrArn,
     });
   }

@@ -37,6 +37,8 @@ const ENV = { account: '111122223333', region: 'eu-west-1' };
 const ALLOWED_ACTIONS = [
   'cloudformation:DescribeStackResource',
   'cloudformation:DescribeStacks',
+  // Only with a drift check (lambda/drift.ts), on the handler's own stack.
+  'cloudformation:ListStackResources',
   'iam:PassRole',
   'iot:DescribeProvisioningTemplate',
   'iot:ListTagsForResource',
@@ -188,6 +190,8 @@ function expectLeastPrivilege(s: Synth, widening: Widening = {}) {
   );
   for (const type of types) {
     expect([
+      // The drift check's schedule, with a drift check only: no principal of its own.
+      'AWS::Events::Rule',
       'AWS::IAM::Policy',
       'AWS::IAM::Role',
       'AWS::Lambda::EventInvokeConfig',
@@ -252,12 +256,18 @@ function expectLeastPrivilege(s: Synth, widening: Widening = {}) {
     expect(st.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' } });
   }
 
-  // Lambda permissions: AWS IoT may invoke the hook, for this account's templates only.
+  // Lambda permissions: AWS IoT may invoke the hook, for this account's templates only; and
+  // EventBridge the handler, from the drift check's own rule only.
   for (const [, perm] of byType('AWS::Lambda::Permission')) {
     const p = perm.Properties;
     expect(p.Action).toBe('lambda:InvokeFunction');
-    expect(p.Principal).toBe('iot.amazonaws.com');
     expect(p.SourceAccount).toBe(ENV.account);
+    if (p.Principal === 'events.amazonaws.com') {
+      expect(p.FunctionName).toEqual({ 'Fn::GetAtt': [idOf.function, 'Arn'] });
+      expect(p.SourceArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/DriftCheckRule/), 'Arn'] });
+      continue;
+    }
+    expect(p.Principal).toBe('iot.amazonaws.com');
     expect(p.PrincipalOrgID).toBeUndefined();
     expect(p.FunctionUrlAuthType).toBeUndefined();
     const source = literal(p.SourceArn);
@@ -458,8 +468,12 @@ describe('the permissions the construct creates', () => {
     const stack = new FleetProvisioningStack(app, 'Example', { env: ENV, existingTemplateName: 'existing-fleet' });
     const s = synthesize(stack);
     expectLeastPrivilege(s);
-    // Its hook serves one template, created in the app (a Ref): one exact permission.
-    expect(s.byType('AWS::Lambda::Permission')).toHaveLength(1);
+    // Its hook serves one template, created in the app (a Ref): one exact permission for AWS IoT; and
+    // the drift check's schedule may invoke the handler, from its own rule only.
+    const permissions = s.byType('AWS::Lambda::Permission').map(([, r]) => r.Properties);
+    expect(permissions.map((p) => p.Principal).sort()).toEqual(['events.amazonaws.com', 'iot.amazonaws.com']);
+    const events = permissions.find((p) => p.Principal === 'events.amazonaws.com');
+    expect(events?.SourceArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/DriftCheckRule/), 'Arn'] });
   });
 
   test('the only template wildcards are the documented, limit-driven widenings, each a `prefix*` pattern', () => {

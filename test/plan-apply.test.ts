@@ -305,7 +305,12 @@ describe('planApply: an Update of the same template', () => {
       PROPS,
       V1,
       { template: template(), tags: owned(ME, '', record({ owner: OTHER, ownerHook: OURS })) },
-      { why: 'update', check: true, revert: [{ write: w({ enabled: true, preProvisioningHook: EARLIER }) }] },
+      {
+        why: 'update',
+        check: true,
+        // Undone: the earlier write back, then the owner and hook tags as they were (the record stays).
+        revert: [{ write: w({ enabled: true, preProvisioningHook: EARLIER }) }, { set: ownerTags(ME, ''), remove: [] }],
+      },
       [w({ enabled: true, preProvisioningHook: HOOK_WRITE })],
       { request: 'req-now', recordOwner: OTHER },
     ],

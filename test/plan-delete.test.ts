@@ -321,6 +321,17 @@ describe('planDelete: the plan', () => {
     expect(p.fail).toBeUndefined();
   });
 
+  test("the owner without a hook of its own hands back: the previous owner's hook is written (it may have taken it off)", () => {
+    const noHook = props({ Description: 'd' });
+    const tags = owned(ME, '', { ...OLDER, owner: OTHER, ownerHook: THEIRS.targetArn });
+    const p = asPlan(
+      planDelete(facts({ props: noHook }, { tags, template: template({ preProvisioningHook: undefined }) })),
+    );
+    expect(p.why).toBe('handed back');
+    expect(writes(p.steps)).toEqual([w({ enabled: false, preProvisioningHook: { targetArn: THEIRS.targetArn } })]);
+    expect(applyTags(tags, p.steps)).toEqual(ownerTags(OTHER, THEIRS.targetArn));
+  });
+
   test('a rollback that must put back another role: last, in a write of its own, after a pending tag, with a hint', () => {
     const withRole = props({ ...PROPS, ProvisioningRoleArn: 'arn:aws:iam::123456789012:role/StackRole' });
     const tags = owned(ME, OURS, record({ props: withRole }));

@@ -150,6 +150,12 @@ export interface InvokeOptions {
   readonly timeoutMs?: number;
   /** Another handler instance (default: the test's sandbox, `harness.handler`). */
   readonly handler?: Handler;
+  /**
+   * CloudFormation has moved on (a redelivery after it took the first
+   * answer, or a cancelled event): the resource's status is left as the
+   * test set it, and the answer changes nothing.
+   */
+  readonly ignored?: boolean;
 }
 
 /** What one drift check did (WireHarness.checkDrift). */
@@ -311,7 +317,8 @@ export class WireHarness {
    * CloudFormation and IoT saw. Like CloudFormation, the fake marks the
    * resource CREATE_IN_PROGRESS (UPDATE_, DELETE_) while the event runs, and
    * COMPLETE or FAILED from the answer; unless the test changed the status
-   * meanwhile (a cancellation), which the answer then does not overwrite.
+   * meanwhile (a cancellation), which the answer then does not overwrite, or
+   * the delivery is `ignored` (CloudFormation has moved on).
    */
   async send(event: CloudFormationCustomResourceEvent, options: InvokeOptions = {}): Promise<Invocation> {
     const timeoutMs = options.timeoutMs ?? 30_000;
@@ -320,7 +327,8 @@ export class WireHarness {
     const firstApiRequest = this.cfnApi.requests.length;
     const firstPut = this.cfn.received.length;
     const operation = event.RequestType.toUpperCase();
-    this.cfnApi.setStatus(event.LogicalResourceId, `${operation}_IN_PROGRESS`);
+    const { LogicalResourceId: logicalId, StackId: stackId } = event;
+    if (!options.ignored) this.cfnApi.setStatus(logicalId, `${operation}_IN_PROGRESS`, stackId);
     const context = lambdaContext(timeoutMs);
     const lambdaDeadline = Date.now() + context.getRemainingTimeInMillis();
     let threw: unknown;
@@ -340,12 +348,13 @@ export class WireHarness {
     // Only this delivery's PUTs: a redelivered event has the same RequestId.
     const puts = this.cfn.received.slice(firstPut).filter((r) => r.body.RequestId === event.RequestId);
     const response = puts.filter((p) => p.accepted).at(-1)?.body;
-    if (response?.Status === 'SUCCESS')
+    if (!options.ignored && response?.Status === 'SUCCESS')
       this.cfnApi.physicalIds.set(event.LogicalResourceId, response.PhysicalResourceId);
-    if (response && this.cfnApi.status(event.LogicalResourceId) === `${operation}_IN_PROGRESS`) {
+    if (!options.ignored && response && this.cfnApi.status(logicalId, stackId) === `${operation}_IN_PROGRESS`) {
       this.cfnApi.setStatus(
-        event.LogicalResourceId,
+        logicalId,
         `${operation}_${response.Status === 'SUCCESS' ? 'COMPLETE' : 'FAILED'}`,
+        stackId,
       );
     }
     return {

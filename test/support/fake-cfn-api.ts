@@ -46,12 +46,18 @@ export class FakeCloudFormationApi extends LocalServer {
   stackStatus = 'UPDATE_IN_PROGRESS';
   /** Stacks by id, with their status and, for a nested stack, its root's id. */
   readonly stacks = new Map<string, { status: string; rootId?: string }>();
-  /** Resource status by logical id; a logical id not here "does not exist" in the stack. */
+  /**
+   * Resource status by logical id, or by stack id and logical id when
+   * `perStack` is set (the same logical id in two stacks); one not here "does
+   * not exist" in the stack.
+   */
   private readonly statuses = new Map<string, string>();
   /** Physical id by logical id (the harness keeps the ids answered to CloudFormation), for ListStackResources. */
   readonly physicalIds = new Map<string, string>();
   /** ListStackResources' page size (CloudFormation's is 100). */
   resourcePageSize = 100;
+  /** Keep resource statuses per stack (set after `reset`, which clears it). */
+  perStack = false;
   private readonly apiFaults: ApiFault[] = [];
 
   reset(): void {
@@ -63,16 +69,22 @@ export class FakeCloudFormationApi extends LocalServer {
     this.stacks.clear();
     this.apiFaults.length = 0;
     this.stackStatus = 'UPDATE_IN_PROGRESS';
+    this.perStack = false;
     this.resetRate();
   }
 
-  setStatus(logicalId: string, status: string | undefined): void {
-    if (status === undefined) this.statuses.delete(logicalId);
-    else this.statuses.set(logicalId, status);
+  private key(logicalId: string, stackId: string | undefined): string {
+    return this.perStack ? `${stackId} ${logicalId}` : logicalId;
   }
 
-  status(logicalId: string): string | undefined {
-    return this.statuses.get(logicalId);
+  /** `stackId`: the resource's stack, when statuses are kept `perStack`. */
+  setStatus(logicalId: string, status: string | undefined, stackId?: string): void {
+    if (status === undefined) this.statuses.delete(this.key(logicalId, stackId));
+    else this.statuses.set(this.key(logicalId, stackId), status);
+  }
+
+  status(logicalId: string, stackId?: string): string | undefined {
+    return this.statuses.get(this.key(logicalId, stackId));
   }
 
   /** The next `times` requests get `fault` instead of their answer. */
@@ -115,7 +127,10 @@ export class FakeCloudFormationApi extends LocalServer {
       }
       if (req.method === 'POST' && action === 'ListStackResources') {
         // Every resource but those deleted, by logical id, one page at a time; NextToken is the next index.
-        const all = [...this.statuses].filter(([, status]) => status !== 'DELETE_COMPLETE');
+        const prefix = this.perStack ? `${params.StackName} ` : '';
+        const all = [...this.statuses]
+          .filter(([key, status]) => key.startsWith(prefix) && status !== 'DELETE_COMPLETE')
+          .map(([key, status]) => [key.slice(prefix.length), status]);
         const start = Number(params.NextToken ?? '0');
         const page = all.slice(start, start + this.resourcePageSize);
         const next = start + page.length < all.length ? `<NextToken>${start + page.length}</NextToken>` : '';
@@ -143,7 +158,7 @@ export class FakeCloudFormationApi extends LocalServer {
         });
       }
       const logicalId = params.LogicalResourceId ?? '';
-      const status = this.statuses.get(logicalId);
+      const status = this.status(logicalId, params.StackName);
       if (status === undefined) {
         return fail({
           status: 400,

@@ -1,50 +1,68 @@
 /**
  * Random deployment histories for test/histories.test.ts: a model of where
  * the app has the construct (stacks A and B, and N nested in A; logical ids
- * S1 and S2), and the events CloudFormation sends for each deployment,
- * failed or not, with its rollback. Each command is one deployment (or an
+ * S1 and S2; templates T1 and T2), and the events CloudFormation sends for
+ * each deployment (./history-events.ts), failed or not, with its rollback,
+ * redelivered and cancelled events. Each command is one deployment (or an
  * out-of-band change); after each, the invariants are checked.
  */
 import * as fc from 'fast-check';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { desiredWrite, SettingsProperties } from '../../lib/handler-contract';
+import { readOwnership } from '../../lambda/record';
 import { settings, WireHarness } from './cfn';
 import { functionArn, roleArn, TemplateState } from './fake-iot';
 
+/** The templates: T1, and T2 that a rename (an Update whose TemplateName changes) moves to. */
 export const NAME = 'FleetTemplate';
+export const TEMPLATES = [NAME, 'SpareTemplate'] as const;
 export const H0 = { targetArn: functionArn('SomeoneElsesHook'), payloadVersion: '2020-04-01' };
 const OURS = [functionArn('HookOne'), functionArn('HookTwo')];
-const ACCOUNT_ARN = 'arn:aws:cloudformation:eu-west-1:123456789012:stack';
-export const STACKS = {
-  A: `${ACCOUNT_ARN}/Fleet/aaaaaaaa-0000-4000-8000-000000000000`,
-  B: `${ACCOUNT_ARN}/Other/bbbbbbbb-0000-4000-8000-000000000000`,
-  N: `${ACCOUNT_ARN}/Fleet-DevicesNestedStack-N1/cccccccc-0000-4000-8000-000000000000`,
-} as const;
-type StackKey = keyof typeof STACKS;
-type Id = 'S1' | 'S2';
+
+export type StackKey = 'A' | 'B' | 'N';
+export type Id = 'S1' | 'S2';
 
 /** Where the construct is deployed, and with which properties. */
 export interface Placed {
   readonly stack: StackKey;
   readonly id: Id;
   readonly props: SettingsProperties;
+  /** When it last wrote its template (a Create, an Update): of the live ones, the last to write owns it. */
+  readonly seq: number;
 }
 
 export interface Model {
   placed: Placed[];
-  /** Stacks that exist (N exists while it holds the construct). */
-  exists: Set<StackKey>;
-  /** A hook was changed out of band since every live resource last wrote. */
-  drift: boolean;
+  /** Each stack's id while it exists: one created again gets a new id (CloudFormation's end in a fresh uuid). */
+  ids: { [K in StackKey]?: string };
+  /** The stacks created so far, in order (numbers the next stack id). */
+  made: StackKey[];
+  /** Writes so far (orders the placements' `seq`). */
+  seq: number;
+  /** Per template, the `seq` at its last out-of-band hook change. */
+  drift: { [template: string]: number };
+}
+
+/** What the histories reached, over the whole run. */
+export interface Reached {
+  histories: number;
+  /** Histories in which an undo after an overtaken write (planUndo) ran. */
+  undone: number;
+  /** Histories with a rename, a move with other properties, a stack created again, a redelivery after the answer. */
+  renamed: number;
+  movedWithOtherProps: number;
+  recreated: number;
+  lateRedelivery: number;
 }
 
 export interface Real {
   readonly h: WireHarness;
   /** What each history did, for the failure message. */
   readonly trail: string[];
+  /** What this history reached (counted into `Reached` at its end). */
+  readonly reached: Set<keyof Reached>;
 }
 
-/** Properties: any subset of the settings, each from a small set of values. */
+/** Properties: any subset of the settings, each from a small set of values; T1 more often than T2. */
 export const propsArb: fc.Arbitrary<SettingsProperties> = fc
   .record(
     {
@@ -56,9 +74,13 @@ export const propsArb: fc.Arbitrary<SettingsProperties> = fc
     },
     { requiredKeys: [] },
   )
-  .map((p) => settings({ TemplateName: NAME, ...p }));
+  .chain((p) =>
+    fc
+      .oneof({ weight: 3, arbitrary: fc.constant(TEMPLATES[0]) }, { weight: 1, arbitrary: fc.constant(TEMPLATES[1]) })
+      .map((TemplateName) => settings({ TemplateName, ...p })),
+  );
 
-const settingsOf = (t: TemplateState) => ({
+export const settingsOf = (t: TemplateState) => ({
   description: t.description,
   enabled: t.enabled,
   defaultVersionId: t.defaultVersionId,
@@ -66,175 +88,60 @@ const settingsOf = (t: TemplateState) => ({
   hook: t.preProvisioningHook?.targetArn,
 });
 
-/** Every live resource's settings are on the template. */
-function inStep(model: Model, t: TemplateState): boolean {
-  return model.placed.every((p) => {
-    const { templateName: _n, preProvisioningHook, ...rest } = desiredWrite(p.props);
-    const same = Object.entries(rest).every(([k, v]) => (t as unknown as Record<string, unknown>)[k] === v);
-    return same && (!preProvisioningHook || t.preProvisioningHook?.targetArn === preProvisioningHook.targetArn);
-  });
+/** The ownership our tags on the template hold: owner and hook tags, the record's previous owner, a pending role. */
+export function ownershipOf(tags: { [key: string]: string }) {
+  const own = readOwnership(tags);
+  return {
+    owner: own.owner,
+    hook: own.hook,
+    previous: own.record?.owner,
+    previousHook: own.record?.ownerHook,
+    pendingRole: own.pendingRole,
+  };
 }
 
-/** One event to send: its type, its stack's status (and the root's, for N) when it runs. */
-interface Step {
-  readonly event: CloudFormationCustomResourceEvent;
-  readonly status: string;
-  readonly rootStatus?: string;
+/** The live resource that manages `template` and wrote it last: the one whose settings it should have. */
+export function head(model: Model, template: string): Placed | undefined {
+  return model.placed
+    .filter((p) => p.props.TemplateName === template)
+    .reduce<Placed | undefined>((a, b) => (a && a.seq > b.seq ? a : b), undefined);
 }
 
-async function send(real: Real, step: Step, redeliver: boolean): Promise<void> {
-  const { h } = real;
-  const stackKey = (Object.keys(STACKS) as StackKey[]).find((k) => STACKS[k] === step.event.StackId)!;
-  h.cfnApi.stacks.set(STACKS[stackKey], { status: step.status, rootId: stackKey === 'N' ? STACKS.A : undefined });
-  if (step.rootStatus) h.cfnApi.stacks.set(STACKS.A, { status: step.rootStatus });
-  for (let i = 0; i < (redeliver ? 2 : 1); i++) {
-    const sent = await h.send(step.event);
-    const line = `${step.event.RequestType} ${stackKey}/${step.event.LogicalResourceId} [${step.status}${step.rootStatus ? `, root ${step.rootStatus}` : ''}]`;
-    const props = JSON.stringify(step.event.ResourceProperties).replace(
-      /arn:aws:[a-z]+:[^"]*?:(function:|role\/)|"ServiceToken":"[^"]*",/g,
-      '',
-    );
-    real.trail.push(`${line} ${props} -> ${sent.response?.Status} ${sent.response?.Reason ?? ''}`);
-    // No Create, Update or Delete fails here: AWS refuses nothing in these histories.
-    if (sent.response?.Status !== 'SUCCESS') {
-      throw new Error(`${line} answered ${sent.response?.Status}: ${sent.response?.Reason}\n${real.trail.join('\n')}`);
-    }
-  }
+/** The template has the settings of the resource that wrote it last (none: any settings will do). */
+export function inStep(model: Model, t: TemplateState): boolean {
+  const p = head(model, t.templateName);
+  if (!p) return true;
+  const { templateName: _n, preProvisioningHook, ...rest } = desiredWrite(p.props);
+  const same = Object.entries(rest).every(([k, v]) => (t as unknown as Record<string, unknown>)[k] === v);
+  return same && (!preProvisioningHook || t.preProvisioningHook?.targetArn === preProvisioningHook.targetArn);
 }
 
-const at = <E extends CloudFormationCustomResourceEvent>(e: E, stack: StackKey): E => ({
-  ...e,
-  StackId: STACKS[stack],
-});
-
-/**
- * A deployment of stack `root` (A with its nested N, or B) from the model's
- * placements to `after`, failing after `failAfter` of its forward events
- * (none: it succeeds), then the rollback or cleanup CloudFormation runs.
- */
-export async function deploy(
-  model: Model,
-  real: Real,
-  root: 'A' | 'B',
-  after: Placed[],
-  failAfter: number | undefined,
-  redeliver: boolean,
-): Promise<void> {
-  const { h } = real;
-  const inTree = (p: Placed) => (root === 'A' ? p.stack !== 'B' : p.stack === 'B');
-  const before = model.placed.filter(inTree);
-  const same = (a: Placed, b: Placed) => a.stack === b.stack && a.id === b.id;
-  const created = after.filter((a) => !before.some((b) => same(a, b)));
-  const updated = after.filter((a) =>
-    before.some((b) => same(a, b) && JSON.stringify(a.props) !== JSON.stringify(b.props)),
-  );
-  const removed = before.filter((b) => !after.some((a) => same(a, b)));
-  const rootNew = !model.exists.has(root);
-  const forward = (p: Placed) =>
-    p.stack === root ? (rootNew ? 'CREATE' : 'UPDATE') : model.exists.has('N') ? 'UPDATE' : 'CREATE';
-  const rootStatus = (p: Placed, status: string) => (p.stack === 'N' ? status : undefined);
-  const steps: Step[] = [
-    ...created.map((p) => ({
-      event: at(h.createEvent(p.props, p.id), p.stack),
-      status: `${forward(p)}_IN_PROGRESS`,
-      rootStatus: rootStatus(p, rootNew ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS'),
-    })),
-    ...updated.map((p) => {
-      const old = before.find((b) => same(p, b))!;
-      return {
-        event: at(h.updateEvent(NAME, p.props, old.props, p.id), p.stack),
-        status: 'UPDATE_IN_PROGRESS',
-        rootStatus: rootStatus(p, 'UPDATE_IN_PROGRESS'),
-      };
-    }),
-  ];
-  const startedClean = inStep(model, h.iot.template(NAME)!);
-  const templateBefore = settingsOf(h.iot.template(NAME)!);
-  const sent = failAfter === undefined ? steps : steps.slice(0, Math.min(failAfter, steps.length));
-  for (const step of sent) await send(real, step, redeliver);
-  if (failAfter !== undefined) {
-    real.trail.push(`  (another resource fails: ${root} rolls back)`);
-    for (const step of [...sent].reverse()) {
-      const e = step.event;
-      const p = [...created, ...updated].find((x) => STACKS[x.stack] === e.StackId && x.id === e.LogicalResourceId)!;
-      if (e.RequestType === 'Update') {
-        const back = at(h.updateEvent(NAME, e.OldResourceProperties as SettingsProperties, p.props, p.id), p.stack);
-        await send(
-          real,
-          {
-            event: back,
-            status: 'UPDATE_ROLLBACK_IN_PROGRESS',
-            rootStatus: rootStatus(p, 'UPDATE_ROLLBACK_IN_PROGRESS'),
-          },
-          redeliver,
-        );
-      } else {
-        const rolling = rootNew ? 'ROLLBACK_IN_PROGRESS' : 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS';
-        const status = p.stack === 'N' && !model.exists.has('N') ? 'DELETE_IN_PROGRESS' : rolling;
-        await send(
-          real,
-          { event: at(h.deleteEvent(NAME, p.props, p.id), p.stack), status, rootStatus: rootStatus(p, rolling) },
-          redeliver,
-        );
-      }
-    }
-    if (sent.length > 0 && startedClean) {
-      // Every setting as it was before the deployment.
-      expectSame(real, settingsOf(h.iot.template(NAME)!), templateBefore, 'after the rollback');
-    }
-    return;
-  }
-  for (const p of removed) {
-    const nestedGone = p.stack === 'N' && !after.some((a) => a.stack === 'N');
-    const status = nestedGone ? 'DELETE_IN_PROGRESS' : 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
-    const event = at(h.deleteEvent(NAME, p.props, p.id), p.stack);
-    await send(real, { event, status, rootStatus: rootStatus(p, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS') }, redeliver);
-  }
-  const touched = created.length + updated.length;
-  model.placed = [...model.placed.filter((p) => !inTree(p)), ...after];
-  model.exists.add(root);
-  if (after.some((p) => p.stack === 'N')) model.exists.add('N');
-  else model.exists.delete('N');
-  if (touched === model.placed.length) model.drift = false;
-}
-
-/** Delete stack `root` (and N with A). */
-export async function deleteStack(model: Model, real: Real, root: 'A' | 'B'): Promise<void> {
-  const { h } = real;
-  for (const p of model.placed.filter((x) => (root === 'A' ? x.stack !== 'B' : x.stack === 'B'))) {
-    const event = at(h.deleteEvent(NAME, p.props, p.id), p.stack);
-    await send(
-      real,
-      { event, status: 'DELETE_IN_PROGRESS', rootStatus: p.stack === 'N' ? 'DELETE_IN_PROGRESS' : undefined },
-      false,
-    );
-  }
-  model.placed = model.placed.filter((x) => (root === 'A' ? x.stack === 'B' : x.stack !== 'B'));
-  model.exists.delete(root);
-  if (root === 'A') model.exists.delete('N');
-}
-
-function expectSame(real: Real, actual: unknown, expected: unknown, when: string): void {
+export function expectSame(real: Real, actual: unknown, expected: unknown, when: string): void {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) {
     throw new Error(
-      `${when}: template ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}\n${real.trail.join('\n')}`,
+      `${when}: ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}\n${real.trail.join('\n')}`,
     );
   }
 }
 
-/** The invariants every history keeps after each step. */
+/** The invariants every history keeps after each step, on each template. */
 export function checkInvariants(model: Model, real: Real): void {
-  const t = real.h.iot.template(NAME)!;
-  const hook = t.preProvisioningHook?.targetArn;
-  const managed = model.placed.map((p) => p.props.PreProvisioningHook?.TargetArn).filter((x) => x !== undefined);
-  // A hook that a live resource manages is on its template (unless changed out of band since).
-  if (!model.drift && managed.length > 0) expectSame(real, hook, managed[0], 'a managed hook');
-  // No template keeps one of our hooks once no live resource manages it.
-  if (hook && OURS.includes(hook) && !managed.includes(hook)) {
-    expectSame(real, hook, undefined, 'a hook nobody manages');
-  }
-  // Once nothing manages the template, no owner tag is left on it.
-  if (model.placed.length === 0) {
-    expectSame(real, real.h.iot.tagsOf(NAME)!['iot-provisioning-template-settings:owner'], undefined, 'owner tag');
+  for (const name of TEMPLATES) {
+    const t = real.h.iot.template(name)!;
+    const hook = t.preProvisioningHook?.targetArn;
+    const live = model.placed.filter((p) => p.props.TemplateName === name);
+    const last = head(model, name);
+    const wanted = last?.props.PreProvisioningHook?.TargetArn;
+    // The hook of the resource that wrote the template last is on it (unless changed out of band since).
+    if (wanted && !((model.drift[name] ?? -1) >= last!.seq)) expectSame(real, hook, wanted, `${name}: a managed hook`);
+    // No template keeps one of our hooks once no live resource that manages it manages that hook.
+    if (hook && OURS.includes(hook) && !live.some((p) => p.props.PreProvisioningHook?.TargetArn === hook)) {
+      expectSame(real, hook, undefined, `${name}: a hook nobody manages`);
+    }
+    // Once nothing manages the template, no owner tag is left on it.
+    if (live.length === 0) {
+      const owner = real.h.iot.tagsOf(name)!['iot-provisioning-template-settings:owner'];
+      expectSame(real, owner, undefined, `${name}: owner tag`);
+    }
   }
 }
