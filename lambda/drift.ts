@@ -24,7 +24,8 @@ export async function checkDrift(ctx: Ctx, stackId: string): Promise<void> {
     // A resource being deleted no longer manages its template; a failed Create's id names none.
     if (ResourceType !== RESOURCE_TYPE || /^DELETE/.test(ResourceStatus!) || !name || name.includes(':')) continue;
     try {
-      const tags = (await listTags(ctx, templateArnFor(stackId, name), name)) ?? {};
+      const tags = await listTags(ctx, templateArnFor(stackId, name), name);
+      if (!tags) throw new Error('no such template');
       const applied = readPieces<Applied>(tags, APPLIED_TAG, (a) => typeof a.drift === 'string');
       // Only what this resource still owns, and applied with a drift check.
       if (tags[OWNER_TAG] !== ownerId({ StackId: stackId, LogicalResourceId: LogicalResourceId! }) || !applied)
@@ -48,14 +49,14 @@ export async function checkDrift(ctx: Ctx, stackId: string): Promise<void> {
         status ??= (await describeStack(ctx, stackId, name)).status;
         if (/_COMPLETE$/.test(status))
           await updateTemplate(ctx, { ...write, enabled: write.enabled ?? template.enabled });
-        else log('not restored: the stack is being deployed', { templateName: name, status });
+        else log('not restored: stack deploying', { templateName: name, status });
       }
     } catch (e) {
       failed++;
       log('not checked', { templateName: name, error: errorMessage(e) });
     }
   }
-  if (failed > 0) throw new Error(`${failed} template(s) not checked; see the log`);
+  if (failed > 0) throw new Error(`${failed} template(s) not checked`);
 }
 
 /** A value as the check compares it: a hook by its fields in any order; nothing as an empty description. */

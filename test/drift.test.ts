@@ -111,7 +111,7 @@ test('restore, while the stack is being deployed: reported, not written back', a
   const run = await h.checkDrift(STACK);
 
   expect(drifts(run)).toHaveLength(1);
-  expect(run.logs.some((l) => l.message === 'not restored: the stack is being deployed')).toBe(true);
+  expect(run.logs.some((l) => l.message === 'not restored: stack deploying')).toBe(true);
   expect(h.iot.template(NAME)!.enabled).toBe(true);
 });
 
@@ -179,6 +179,19 @@ test('a template that cannot be read is named, the others are still checked, and
 
   expect(String(run.error)).toMatch(/2 template\(s\) not checked/);
   expect(run.logs.filter((l) => l.message === 'not checked').length).toBe(2);
+});
+
+test('a template deleted outside the stack is named as not checked, and the check fails', async () => {
+  await deploy(PROPS);
+  h.iot.deleteTemplate(NAME);
+
+  const run = await h.checkDrift(STACK);
+
+  expect(String(run.error)).toMatch(/1 template\(s\) not checked/);
+  expect(run.logs.filter((l) => l.message === 'not checked')).toEqual([
+    expect.objectContaining({ templateName: NAME, error: 'no such template' }),
+  ]);
+  expect(run.metrics).toEqual([]);
 });
 
 test('ListStackResources is followed page by page', async () => {
