@@ -98,6 +98,7 @@ export class FleetProvisioningStack extends Stack {
       metric: sensors.metricDrift(),
       threshold: 1,
       evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING, // no data: the check no longer sees the template
       alarmDescription: 'sensor-fleet differs from what the stack applied (a console change?)',
     });
 

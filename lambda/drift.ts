@@ -8,7 +8,7 @@
  * check is `restore` writes the applied settings back, only while its stack
  * is not being deployed.
  */
-import { DRIFT_METRIC, METRIC_NAMESPACE, RESOURCE_TYPE, SETTINGS } from '../lib/handler-contract';
+import { DRIFT_METRIC, METRIC_NAMESPACE, RESOURCE_TYPE, SETTINGS, TemplateWrite } from '../lib/handler-contract';
 import { describeStack, describeTemplate, listStackResources, listTags, updateTemplate } from './aws';
 import { Ctx, log } from './context';
 import { Applied, APPLIED_TAG, ownerId, OWNER_TAG, readPieces, templateArnFor } from './record';
@@ -16,7 +16,6 @@ import { errorMessage } from './retry';
 
 export async function checkDrift(ctx: Ctx, stackId: string): Promise<void> {
   let failed = 0;
-  let status: string | undefined;
   for (const { ResourceType, ResourceStatus, PhysicalResourceId: name, LogicalResourceId } of await listStackResources(
     ctx,
     stackId,
@@ -24,8 +23,7 @@ export async function checkDrift(ctx: Ctx, stackId: string): Promise<void> {
     // A resource being deleted no longer manages its template; a failed Create's id names none.
     if (ResourceType !== RESOURCE_TYPE || /^DELETE/.test(ResourceStatus!) || !name || name.includes(':')) continue;
     try {
-      const tags = await listTags(ctx, templateArnFor(stackId, name), name);
-      if (!tags) throw new Error('no such template');
+      const tags = (await listTags(ctx, templateArnFor(stackId, name), name)) ?? {};
       const applied = readPieces<Applied>(tags, APPLIED_TAG, (a) => typeof a.drift === 'string');
       // Only what this resource still owns, and applied with a drift check.
       if (tags[OWNER_TAG] !== ownerId({ StackId: stackId, LogicalResourceId: LogicalResourceId! }) || !applied)
@@ -44,11 +42,13 @@ export async function checkDrift(ctx: Ctx, stackId: string): Promise<void> {
       ];
       const line = { _aws: { Timestamp: Date.now(), CloudWatchMetrics: metrics }, TemplateName: name };
       process.stdout.write(`${JSON.stringify({ ...line, [DRIFT_METRIC]: drifted.length })}\n`);
-      const { drift, ...write } = applied;
-      if (drift === 'restore' && drifted.length > 0 && template) {
-        status ??= (await describeStack(ctx, stackId, name)).status;
-        if (/_COMPLETE$/.test(status))
-          await updateTemplate(ctx, { ...write, enabled: write.enabled ?? template.enabled });
+      if (applied.drift === 'restore' && drifted.length > 0 && template) {
+        // Asked just before the write: a deployment may have started since the last one.
+        const { status } = await describeStack(ctx, stackId, name);
+        // Only the settings that differ, on this template: never another name or field a tag could carry.
+        const write: TemplateWrite = { templateName: name, enabled: template.enabled };
+        for (const { field } of drifted) Object.assign(write, { [field]: applied[field] });
+        if (/_COMPLETE$/.test(status)) await updateTemplate(ctx, write);
         else log('not restored: stack deploying', { templateName: name, status });
       }
     } catch (e) {

@@ -5,7 +5,9 @@ export interface DriftCheckOptions {
   /**
    * How often the settings are compared with the template. One schedule
    * checks every template of the stack: it runs at the shortest interval any
-   * construct of the stack asks for. Whole minutes, at least one.
+   * construct of the stack asks for. Whole minutes, from 1 minute to 12
+   * hours; an interval shorter than one check of the stack's templates takes
+   * (about 100 s for 250 templates at IoT's default rate) runs checks side by side.
    *
    * @default Duration.hours(1)
    */

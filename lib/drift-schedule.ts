@@ -13,9 +13,10 @@ import type { SettingsProvider } from './provider';
 export function intervalProblem(check: DriftCheck): string | undefined {
   const interval = check.interval;
   const minutes = interval.toMinutes({ integral: false });
-  return Number.isInteger(minutes) && minutes >= 1
+  // At most 12 hours: metricDrift() spans two intervals, and CloudWatch alarms take periods up to a day.
+  return Number.isInteger(minutes) && minutes >= 1 && minutes <= 720
     ? undefined
-    : `driftCheck's interval must be a whole number of minutes, at least 1; got ${interval.toHumanString()}.`;
+    : `driftCheck's interval must be a whole number of minutes from 1 minute to 12 hours; got ${interval.toHumanString()}.`;
 }
 
 /**

@@ -21,7 +21,7 @@
  *
  * Internal: not exported from the package's entry point.
  */
-import type { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { IConstruct } from 'constructs';
 import { DRIFT_METRIC, METRIC_NAMESPACE } from './handler-contract';
@@ -75,12 +75,14 @@ export function registerThingCalls(scope: TemplateScope, props?: cloudwatch.Metr
 /**
  * What the drift check (lambda/drift.ts) publishes for the template of
  * `scope`: `DriftedSettings` in the construct's own namespace, the maximum
- * over the check's `interval`.
+ * over two of the check's `interval`s.
  */
 export function driftMetric(
   scope: TemplateScope,
   interval: Duration,
   props?: cloudwatch.MetricOptions,
 ): cloudwatch.Metric {
-  return templateMetric(scope, DRIFT_METRIC, { statistic: 'Maximum', period: interval, ...props }, METRIC_NAMESPACE);
+  // Two intervals: the schedule is not aligned with CloudWatch's periods, so one interval may hold no check.
+  const period = Duration.minutes(2 * interval.toMinutes());
+  return templateMetric(scope, DRIFT_METRIC, { statistic: 'Maximum', period, ...props }, METRIC_NAMESPACE);
 }

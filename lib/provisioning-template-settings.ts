@@ -230,7 +230,9 @@ export class ProvisioningTemplateSettings extends Construct {
    * The number of this template's settings that differ from what the
    * construct last applied, as the drift check (`driftCheck`) last found:
    * namespace `IoTProvisioningTemplateSettings`, dimension `TemplateName`,
-   * the maximum over the check's interval. Alarm on it at a threshold of 1.
+   * the maximum over two of the check's intervals. Alarm on it at a
+   * threshold of 1, treating missing data as breaching: a template the check
+   * no longer sees (deleted, or its applied settings gone) publishes nothing.
    *
    * @param props to change the statistic, period or label
    */

@@ -61,6 +61,7 @@ test('a drift check lets the handler list its own stack, and nothing more', () =
 test.each([
   [Duration.seconds(30), '30 seconds'],
   [Duration.seconds(90), '1 minute 30 seconds'],
+  [Duration.hours(13), '13 hours'],
 ])('an interval of %s is refused, naming the prop and the value', (interval, shown) => {
   const stack = stackOf();
   new ProvisioningTemplateSettings(stack, 'A', {
@@ -69,11 +70,11 @@ test.each([
     driftCheck: DriftCheck.report({ interval }),
   });
   expect(() => Template.fromStack(stack)).toThrow(
-    new RegExp(`driftCheck's interval must be a whole number of minutes, at least 1; got ${shown}`),
+    new RegExp(`driftCheck's interval must be a whole number of minutes from 1 minute to 12 hours; got ${shown}`),
   );
 });
 
-test('metricDrift(): the namespace, name, dimension and statistic the handler publishes, over the interval', () => {
+test('metricDrift(): the namespace, name, dimension and statistic the handler publishes, over two intervals', () => {
   const stack = stackOf();
   const settings = new ProvisioningTemplateSettings(stack, 'A', {
     templateName: 'fleet',
@@ -87,7 +88,7 @@ test('metricDrift(): the namespace, name, dimension and statistic the handler pu
     metricName: 'DriftedSettings',
     dimensions: [{ name: 'TemplateName', value: 'fleet' }],
     statistic: 'Maximum',
-    period: { amount: 30, unit: { label: 'minutes' } },
+    period: { amount: 60, unit: { label: 'minutes' } },
   });
   new cloudwatch.Alarm(stack, 'Drifted', { metric, threshold: 1, evaluationPeriods: 1 });
   Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -95,7 +96,7 @@ test('metricDrift(): the namespace, name, dimension and statistic the handler pu
     MetricName: 'DriftedSettings',
     Dimensions: [{ Name: 'TemplateName', Value: 'fleet' }],
     Statistic: 'Maximum',
-    Period: 1800,
+    Period: 3600,
   });
 });
 
