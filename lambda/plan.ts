@@ -1,12 +1,9 @@
 /**
- * What an event does to the template, decided by pure functions: each takes
- * the facts read so far and returns either the next fact it needs or a plan
- * (the writes and tag changes, in order, and why). lambda/settings.ts reads
- * the facts and carries the plan out; test/plan-apply.test.ts and test/plan-delete.test.ts check the decisions
- * as tables, test/histories.test.ts over random deployment histories.
- *
- * This file: the shared types, and Create and Update (`planApply`).
- * lambda/plan-delete.ts: Delete, and the undo of an overtaken write.
+ * What an event does to the template, decided by pure functions: each takes the facts read so far and
+ * returns the next fact it needs or a plan (the writes and tag changes, in order, and why), which
+ * lambda/settings.ts carries out. Checked as tables (test/plan-apply.test.ts, test/plan-delete.test.ts)
+ * and over random deployment histories (test/histories.test.ts). This file: the shared types, and Create
+ * and Update (`planApply`); lambda/plan-delete.ts: Delete, and the undo of an overtaken write.
  */
 import {
   desiredWrite,
@@ -78,10 +75,8 @@ export interface Plan {
   readonly details?: { readonly [key: string]: unknown };
   readonly steps: readonly Step[];
   /**
-   * Run all of `revert` when a step fails after a settings write may have
-   * landed: an Update that renames the template, for which no Delete will
-   * come. (A Create answers with the template's name, so its rollback's
-   * Delete, which owns the template, puts it back.)
+   * Run all of `revert` when a step fails after a settings write may have landed: an Update that renames
+   * the template, for which no Delete will come (a Create's rollback Delete, owning the template, puts it back).
    */
   readonly revertOnFailure?: boolean;
   /** Ask CloudFormation afterwards whether it still wants the write (`planUndo`). */
